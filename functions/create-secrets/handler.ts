@@ -1,0 +1,64 @@
+import { awsClients } from '../../shared/clients.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { mapWithConcurrency } from '../../shared/concurrency.ts';
+import { createHandler } from '../../shared/handler.ts';
+import { parseManifest } from '../../shared/manifest/parse.ts';
+import { readManifestObject } from '../../shared/manifest-source.ts';
+import { planSecrets } from '../../shared/secret-plan.ts';
+import { applySecretAction, listProjectSecrets } from '../../shared/secrets-manager.ts';
+import { StatusStore } from '../../shared/status-store.ts';
+import { manifestStepSchema } from '../../shared/workflow.ts';
+
+/**
+ * Secrets Manager allows 50 CreateSecret calls per second per account and region; 10 in flight
+ * stays under that for one project while several projects run at once, and the SDK retries any
+ * throttling that still occurs.
+ */
+const SECRET_CALLS_IN_FLIGHT = 10;
+
+/**
+ * Creates, adopts, restores and deletes the project's secrets so that they match the manifest,
+ * and records each change as a status. Every action is safe to repeat, so a retried or crashed
+ * attempt converges to the same result. A failing secret is recorded as Failed and does not stop
+ * the others.
+ */
+export const handler = createHandler(
+  'create-secrets',
+  manifestStepSchema,
+  async (input, { logger }) => {
+    const config = loadConfig();
+    const { s3, secretsManager, dynamo } = awsClients();
+    const store = new StatusStore(dynamo, config.NEPTUNE_TABLE);
+    await store.renewLease(input.projectId, input.execution);
+
+    const object = await readManifestObject(s3, {
+      bucket: input.bucket,
+      key: input.key,
+      versionId: input.manifest.versionId,
+      etag: input.manifest.etag,
+    });
+    const declaredNames = parseManifest(object.bytes).resources.map((resource) => resource.name);
+
+    const [observed, view] = await Promise.all([
+      listProjectSecrets(secretsManager, input.projectId),
+      store.readProject(input.projectId),
+    ]);
+    const actions = planSecrets(input.projectId, declaredNames, observed, view.secrets);
+
+    const settings = { recoveryWindowDays: config.NEPTUNE_RECOVERY_WINDOW_DAYS, kmsKeyId: config.NEPTUNE_KMS_KEY_ID };
+    const outcomes = await mapWithConcurrency(actions, SECRET_CALLS_IN_FLIGHT, (action) =>
+      applySecretAction(secretsManager, input.projectId, action, settings),
+    );
+    const updates = outcomes.flatMap((outcome) => (outcome.update ? [outcome.update] : []));
+    await store.writeSecrets(input.projectId, input.execution, updates);
+
+    const counts: Record<string, number> = { declared: declaredNames.length, written: updates.length, failed: 0 };
+    for (const outcome of outcomes) {
+      const key = outcome.update?.status === 'Failed' ? 'failed' : outcome.action;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+    logger.info('secrets reconciled', { counts });
+    return counts;
+  },
+  { logKeys: (input) => ({ projectId: input.projectId, execution: input.execution }) },
+);
