@@ -14,7 +14,7 @@ const DENIED_NAMES = new Set([
 ]);
 
 /**
- * Turns an error of an AWS SDK call into one line that says what to check. `action` names the
+ * Turns an error of an AWS SDK call into one line that names what to check. `action` names the
  * call in words ("uploading the manifest") and `resource` the thing it addressed, such as
  * `table neptune-status (NEPTUNE_TABLE)`.
  */

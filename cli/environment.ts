@@ -28,7 +28,7 @@ export const LOCAL_ENV_FILE = '.local/stack.env';
 /**
  * Reads the named settings, or throws one error that lists every missing variable. The local
  * stack's env file is never read implicitly: a stale file would silently point a command at
- * the wrong stack, so the message says how to load it instead.
+ * the wrong stack, so the message explains how to load it instead.
  */
 export function requireSettings<Setting extends StackSetting>(
   settings: Setting[],

@@ -5,13 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 
-/** How a service encodes requests and errors; each needs its own error shape. */
+/** The wire protocol of a service, which decides the shape of its error responses. */
 export type Protocol = 'json' | 'query' | 'rest-xml' | 'rest-json';
 
 export interface RequestIdentity {
   /** The signing name of the service, e.g. `s3`, `dynamodb`, `states`; `unknown` if unsigned. */
   service: string;
-  /** The API operation, e.g. `PutObject`; `Unknown` if it cannot be told from the request. */
+  /** The API operation, e.g. `PutObject`; `Unknown` if the request does not identify it. */
   operation: string;
   protocol: Protocol;
 }
@@ -78,7 +78,8 @@ export function s3Operation(method: string, url: URL, headers: IncomingHttpHeade
   const [bucket, ...keyParts] = url.pathname.slice(1).split('/');
   const hasKey = keyParts.join('/') !== '';
   const query = url.searchParams;
-  const verb = method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : method === 'DELETE' ? 'Delete' : method;
+  const verbs: Record<string, string> = { GET: 'Get', PUT: 'Put', DELETE: 'Delete' };
+  const verb = verbs[method] ?? method;
 
   if (!bucket) return method === 'GET' ? 'ListBuckets' : 'Unknown';
 
@@ -129,8 +130,16 @@ export function lambdaOperation(method: string, pathname: string): string {
   const parts = pathname.split('/').filter(Boolean);
   if (parts[1] !== 'functions') return 'Unknown';
 
-  if (parts.length === 2) return method === 'GET' ? 'ListFunctions' : method === 'POST' ? 'CreateFunction' : 'Unknown';
-  if (parts.length === 3) return method === 'GET' ? 'GetFunction' : method === 'DELETE' ? 'DeleteFunction' : 'Unknown';
+  if (parts.length === 2) {
+    if (method === 'GET') return 'ListFunctions';
+    if (method === 'POST') return 'CreateFunction';
+    return 'Unknown';
+  }
+  if (parts.length === 3) {
+    if (method === 'GET') return 'GetFunction';
+    if (method === 'DELETE') return 'DeleteFunction';
+    return 'Unknown';
+  }
   if (parts[3] === 'invocations' && method === 'POST') return 'Invoke';
   if (parts[3] === 'configuration') return method === 'GET' ? 'GetFunctionConfiguration' : 'UpdateFunctionConfiguration';
   return 'Unknown';

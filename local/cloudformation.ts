@@ -37,7 +37,7 @@ function splitGetAtt(value: string): [string, string] {
   return dot < 0 ? [value, ''] : [value.slice(0, dot), value.slice(dot + 1)];
 }
 
-/** What `Ref` and `Fn::GetAtt` of one logical id evaluate to. */
+/** The values of `Ref` and `Fn::GetAtt` for one logical id. */
 export interface ResourceReference {
   ref: string;
   attributes: Record<string, string>;

@@ -38,6 +38,7 @@ export interface FunctionDefinition {
   runtime: string;
   /** Provider environment merged with the function's own, every value resolved. */
   environment: Record<string, string>;
+  asyncInvoke: AsyncInvokeConfig;
 }
 
 export interface TableDefinition {
@@ -51,6 +52,24 @@ export interface BucketDefinition {
   /** Undefined when serverless.yml declares no bucket and the local default name is used. */
   logicalId: string | undefined;
   name: string;
+  /** The events and key filter of the bucket's notification to the trigger function. */
+  triggerNotification: { events: string[]; filterRules: Array<{ Name: string; Value: string }> };
+}
+
+/** Lambda's handling of a function's failed asynchronous invocations (AWS::Lambda::EventInvokeConfig). */
+export interface AsyncInvokeConfig {
+  /** Retries after the first attempt; Lambda's default is 2. */
+  maximumRetryAttempts: number;
+  /** ARN of the SQS queue that receives events that failed every attempt. */
+  onFailureQueueArn: string | undefined;
+}
+
+export interface ManagedPolicyDefinition {
+  logicalId: string;
+  name: string;
+  path: string;
+  description: string | undefined;
+  document: unknown;
 }
 
 export interface QueueDefinition {
@@ -77,6 +96,7 @@ export interface StackDefinitions {
   /** The bucket that receives `<projectId>/neptune.json` uploads. */
   manifestBucket: BucketDefinition;
   queues: QueueDefinition[];
+  managedPolicies: ManagedPolicyDefinition[];
   stateMachines: StateMachineInfo[];
 }
 
@@ -117,9 +137,10 @@ export function loadDefinitions(options: LoadOptions): StackDefinitions {
   registerResources(resources, intrinsics);
   const stateMachineNames = registerStateMachines(rawStateMachines, stackName, intrinsics);
 
-  const functions = [...functionNames].map(([key, name]) =>
-    buildFunction(key, name, asRecord(rawFunctions[key], `functions.${key}`), provider, intrinsics, options.serviceDir),
-  );
+  const functions = [...functionNames].map(([key, name]) => {
+    const fn = buildFunction(key, name, asRecord(rawFunctions[key], `functions.${key}`), provider, intrinsics, options.serviceDir);
+    return { ...fn, asyncInvoke: findAsyncInvokeConfig(fn, resources, intrinsics) };
+  });
 
   const stateMachines = Object.entries(rawStateMachines).map(([key, raw]) =>
     buildStateMachine(key, stateMachineNames.get(key) ?? key, asRecord(raw, key), functions, intrinsics),
@@ -136,11 +157,18 @@ export function loadDefinitions(options: LoadOptions): StackDefinitions {
       name: intrinsics.resources.get(logicalId)?.ref ?? logicalId,
       properties,
     })),
-    manifestBucket: findManifestBucket(resources, stackName, intrinsics),
+    manifestBucket: findManifestBucket(resources, stackName, intrinsics, functions),
     queues: resourcesOfType(resources, 'AWS::SQS::Queue', intrinsics).map(({ logicalId, properties }) => ({
       logicalId,
       name: intrinsics.resources.get(logicalId)?.attributes.QueueName ?? logicalId,
       properties,
+    })),
+    managedPolicies: resourcesOfType(resources, 'AWS::IAM::ManagedPolicy', intrinsics).map(({ logicalId, properties }) => ({
+      logicalId,
+      name: String(properties.ManagedPolicyName ?? `${stackName}-${logicalId}`),
+      path: String(properties.Path ?? '/'),
+      description: properties.Description === undefined ? undefined : String(properties.Description),
+      document: properties.PolicyDocument,
     })),
     stateMachines,
   };
@@ -152,7 +180,7 @@ function readServerlessYml(serviceDir: string): Record<string, unknown> {
   return asRecord(parsed, file);
 }
 
-/** The logical id that the Serverless Framework gives a function's `AWS::Lambda::Function`. */
+/** Returns the logical id that the Serverless Framework gives a function's `AWS::Lambda::Function`. */
 export function functionLogicalId(key: string): string {
   const normalized = key.replace(/-/g, 'Dash').replace(/_/g, 'Underscore');
   return `${normalized.charAt(0).toUpperCase()}${normalized.slice(1)}LambdaFunction`;
@@ -269,7 +297,7 @@ function buildFunction(
   provider: Record<string, unknown>,
   intrinsics: IntrinsicContext,
   serviceDir: string,
-): FunctionDefinition {
+): Omit<FunctionDefinition, 'asyncInvoke'> {
   const location = `functions.${key}`;
   const handler = requireString(raw.handler, `${location}.handler`);
   const dot = handler.lastIndexOf('.');
@@ -388,16 +416,19 @@ function resourcesOfType(
 }
 
 /**
- * The manifest bucket is the one `AWS::S3::Bucket` in serverless.yml. Until serverless.yml
- * declares it, the local stack uses `<service>-<stage>-manifests`.
+ * Finds the manifest bucket: the one `AWS::S3::Bucket` in serverless.yml, or
+ * `<service>-<stage>-manifests` while serverless.yml declares none.
  */
 function findManifestBucket(
   resources: Record<string, unknown>,
   stackName: string,
   intrinsics: IntrinsicContext,
+  functions: FunctionDefinition[],
 ): BucketDefinition {
   const buckets = Object.entries(resources).filter(([, raw]) => isPlainObject(raw) && raw.Type === 'AWS::S3::Bucket');
-  if (buckets.length === 0) return { logicalId: undefined, name: `${stackName}-manifests` };
+  if (buckets.length === 0) {
+    return { logicalId: undefined, name: `${stackName}-manifests`, triggerNotification: DEFAULT_TRIGGER_NOTIFICATION };
+  }
 
   const chosen = buckets.length === 1 ? buckets[0] : buckets.find(([logicalId]) => /manifest/i.test(logicalId));
   if (!chosen) {
@@ -407,8 +438,67 @@ function findManifestBucket(
     );
   }
 
-  const [logicalId] = chosen;
-  return { logicalId, name: intrinsics.resources.get(logicalId)?.ref ?? logicalId };
+  const [logicalId, raw] = chosen;
+  return {
+    logicalId,
+    name: intrinsics.resources.get(logicalId)?.ref ?? logicalId,
+    triggerNotification: findTriggerNotification(logicalId, raw as Record<string, unknown>, intrinsics, functions),
+  };
+}
+
+const TRIGGER_FUNCTION_KEY = 'trigger';
+const DEFAULT_TRIGGER_NOTIFICATION = {
+  events: ['s3:ObjectCreated:*'],
+  filterRules: [{ Name: 'suffix', Value: 'neptune.json' }],
+};
+
+/** Reads the bucket's `LambdaConfigurations` entry that invokes the trigger function, if there is one. */
+function findTriggerNotification(
+  logicalId: string,
+  bucket: Record<string, unknown>,
+  intrinsics: IntrinsicContext,
+  functions: FunctionDefinition[],
+): BucketDefinition['triggerNotification'] {
+  const location = `resources.Resources.${logicalId}.Properties.NotificationConfiguration`;
+  const properties = asRecord(bucket.Properties ?? {}, `resources.Resources.${logicalId}.Properties`);
+  const notification = evaluateIntrinsics(properties.NotificationConfiguration ?? {}, intrinsics, location) as Record<string, unknown>;
+  const trigger = functions.find((fn) => fn.key === TRIGGER_FUNCTION_KEY);
+
+  const configurations = (notification.LambdaConfigurations ?? []) as Array<Record<string, unknown>>;
+  const matching = configurations.filter((configuration) => configuration.Function === trigger?.arn);
+  if (matching.length === 0) return DEFAULT_TRIGGER_NOTIFICATION;
+
+  const filterRules = matching.flatMap((configuration) => {
+    const filter = configuration.Filter as { S3Key?: { Rules?: Array<{ Name: string; Value: string }> } } | undefined;
+    return filter?.S3Key?.Rules ?? [];
+  });
+  return { events: matching.map((configuration) => String(configuration.Event)), filterRules };
+}
+
+/** Lambda retries a failed asynchronous invocation twice unless an EventInvokeConfig sets another count. */
+const DEFAULT_ASYNC_RETRY_ATTEMPTS = 2;
+
+function findAsyncInvokeConfig(
+  fn: Omit<FunctionDefinition, 'asyncInvoke'>,
+  resources: Record<string, unknown>,
+  intrinsics: IntrinsicContext,
+): AsyncInvokeConfig {
+  for (const { logicalId, properties } of resourcesOfType(resources, 'AWS::Lambda::EventInvokeConfig', intrinsics)) {
+    if (properties.FunctionName !== fn.name && properties.FunctionName !== fn.arn) continue;
+
+    const destination = (properties.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)?.OnFailure?.Destination;
+    if (destination !== undefined && !destination.startsWith('arn:aws:sqs:')) {
+      throw new DefinitionError(
+        `serverless.yml ${logicalId}: the local stack delivers failed events only to SQS queues, not to ${destination}`,
+      );
+    }
+    return {
+      maximumRetryAttempts: Number(properties.MaximumRetryAttempts ?? DEFAULT_ASYNC_RETRY_ATTEMPTS),
+      onFailureQueueArn: destination,
+    };
+  }
+
+  return { maximumRetryAttempts: DEFAULT_ASYNC_RETRY_ATTEMPTS, onFailureQueueArn: undefined };
 }
 
 function asRecord(value: unknown, location: string): Record<string, unknown> {

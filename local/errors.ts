@@ -15,6 +15,11 @@ export class EnvironmentConflictError extends Error {
   override name = 'EnvironmentConflictError';
 }
 
+/** The gateway cannot listen on the requested port. */
+export class GatewayStartError extends Error {
+  override name = 'GatewayStartError';
+}
+
 /** `moto_server` is not installed or did not start. */
 export class MotoStartError extends Error {
   override name = 'MotoStartError';

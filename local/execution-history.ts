@@ -2,9 +2,9 @@
  * Turns the event log of aws-local-stepfunctions into the event list that Step Functions'
  * GetExecutionHistory returns for a Standard workflow with Lambda tasks.
  *
- * The library reports a Task as entered, failed, retried, caught and exited. AWS reports the
- * Lambda call inside it as well (LambdaFunctionScheduled, Started, Succeeded or Failed); those
- * events are derived here, with the payloads the task handler records in `TaskTrace`.
+ * The library reports a Task as entered, failed, retried, caught and exited. AWS also reports
+ * the Lambda call inside it (LambdaFunctionScheduled, Started, Succeeded or Failed). Those events
+ * are derived here, with the payloads that the task handler records in `TaskTrace`.
  */
 import type { StateMachine } from 'aws-local-stepfunctions';
 
@@ -19,7 +19,7 @@ export interface HistoryEvent {
   [details: string]: unknown;
 }
 
-/** What the task handler saw for each state, in call order, so history shows real Lambda payloads. */
+/** Payloads the task handler sent and received per state, in call order, so history shows real Lambda payloads. */
 export class TaskTrace {
   private readonly inputs = new Map<string, string[]>();
   private readonly outputs = new Map<string, string[]>();

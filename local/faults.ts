@@ -1,7 +1,7 @@
 /**
- * The fault-injection seam of the local gateway: rules that make chosen AWS calls fail as AWS
- * fails under load (throttling, server errors, calls that never answer), so that retry and
- * failure paths can be tested against the real stack. Off unless rules are set.
+ * The fault-injection seam of the local gateway. Its rules make chosen AWS calls fail as AWS
+ * fails under load (throttling, server errors, calls without a response), so retry and failure
+ * paths can be tested against the real stack. Injection is off until rules are set.
  */
 import type { AwsErrorSpec, RequestIdentity } from './aws-protocol.ts';
 
@@ -130,7 +130,7 @@ export function faultError(kind: Exclude<FaultKind, 'timeout'>, identity: Reques
   return { status: 500, code: 'InternalFailure', message: 'The request processing has failed because of an unknown error.' };
 }
 
-/** A small seeded PRNG (mulberry32): the same seed yields the same sequence in [0, 1). */
+/** Creates a small seeded PRNG (mulberry32): the same seed yields the same sequence in [0, 1). */
 function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

@@ -11,6 +11,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { Socket } from 'node:net';
 
 import { identifyRequest, needsBodyForOperation, signingService, writeAwsError, type RequestIdentity } from './aws-protocol.ts';
+import { GatewayStartError } from './errors.ts';
 import { faultError, type FaultInjector, InvalidFaultRulesError } from './faults.ts';
 import { handleLambdaRequest } from './lambda-api.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
@@ -18,7 +19,7 @@ import type { StackLogger } from './log.ts';
 import { describeExecution, handleStepFunctionsRequest } from './step-functions-api.ts';
 import type { LocalStepFunctions } from './step-functions.ts';
 
-/** A `timeout` fault holds the request this long, then closes the socket without answering. */
+/** A `timeout` fault keeps the request open this long, then closes the socket without a response. */
 const HELD_REQUEST_MS = 30_000;
 
 /** Headers that describe one hop, not the request; Node sets its own for the hop to moto. */
@@ -54,9 +55,9 @@ class CallCounter {
     this.counts = new Map();
   }
 
-  toJSON(): { total: number; calls: Record<string, number> } {
-    const calls = Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
-    return { total: [...this.counts.values()].reduce((sum, count) => sum + count, 0), calls };
+  /** `{"s3:PutObject": 2, ...}`, sorted by key. */
+  toJSON(): Record<string, number> {
+    return Object.fromEntries([...this.counts].sort(([a], [b]) => a.localeCompare(b)));
   }
 }
 
@@ -110,7 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
   }
 
-  /** Sends the request to moto as received and streams the answer back with its headers. */
+  /** Sends the request to moto as received and streams moto's response back with its headers. */
   function proxyToMoto(request: IncomingMessage, response: ServerResponse, body: Buffer | undefined): void {
     const upstream = httpRequest(
       {
@@ -134,7 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         return;
       }
       response.writeHead(502, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ __type: 'ServiceUnavailable', message: `moto did not answer: ${error.message}` }));
+      response.end(JSON.stringify({ __type: 'ServiceUnavailable', message: `request to moto failed: ${error.message}` }));
     });
     response.on('close', () => {
       if (!response.writableFinished) upstream.destroy();
@@ -194,9 +195,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const onError = (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') return reject(error);
+      reject(new GatewayStartError(`port ${options.port} on 127.0.0.1 is in use; stop the process that uses it, or pass --port 0 for any free port`));
+    };
+    server.once('error', onError);
     server.listen(options.port, '127.0.0.1', () => {
-      server.removeListener('error', reject);
+      server.removeListener('error', onError);
       resolve();
     });
   });

@@ -9,7 +9,7 @@ import { lambdaArn, type FunctionDefinition } from './definitions.ts';
 import { InvalidPayloadError, type LambdaRuntime } from './lambda-runtime.ts';
 import type { StackLogger } from './log.ts';
 
-/** The time the local stack started stands in for the functions' LastModified. */
+/** The functions' LastModified: the time the local stack started. */
 const STARTED_AT = new Date().toISOString().replace('Z', '+0000');
 
 export async function handleLambdaRequest(
@@ -79,7 +79,7 @@ async function invoke(
   }
 
   if (invocationType === 'Event') {
-    // Lambda queues an asynchronous invocation and answers before it runs. Only the error type
+    // Lambda queues an asynchronous invocation and responds before it runs. Only the error type
     // is logged, because an error message could repeat part of the payload.
     runtime
       .invoke(fn, payload)

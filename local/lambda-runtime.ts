@@ -124,7 +124,7 @@ export class LambdaRuntime {
   }
 }
 
-/** Lambda's error types for a handler that cannot be loaded; the Step Functions Catch sees them. */
+/** Lambda's error types for a handler that cannot be loaded or does not return in time, as a Catch matches them. */
 class ImportModuleError extends Error {
   override name = 'Runtime.ImportModuleError';
 }

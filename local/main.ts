@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { DefinitionError, EnvironmentConflictError, MotoStartError } from './errors.ts';
+import { DefinitionError, EnvironmentConflictError, GatewayStartError, MotoStartError } from './errors.ts';
 import { ExampleFailedError, printUsage, runExample } from './example.ts';
 import { parseFaultRules, type FaultRule } from './faults.ts';
 import { DEFAULT_ENV_FILE, DEFAULT_FAULT_SEED, DEFAULT_PORT, REPOSITORY_ROOT, startLocalStack } from './stack.ts';
@@ -19,7 +19,9 @@ Starts moto and a gateway on 127.0.0.1 that serves S3, SQS, DynamoDB, Secrets Ma
 STS, Lambda and Step Functions for this project, then writes a shell-sourceable env file.
 
   --port N         gateway port; 0 picks a free port (default: $NEPTUNE_LOCAL_PORT or ${DEFAULT_PORT})
-  --env-file PATH  where to write the env file (default: .local/stack.env)
+  --env-file PATH  where to write the env file (default: $NEPTUNE_LOCAL_ENV_FILE or .local/stack.env).
+                   Node 20 itself reads --env-file anywhere on its command line and exits when the
+                   file does not exist yet, so on Node 20 set NEPTUNE_LOCAL_ENV_FILE instead.
   --example        upload examples/neptune.json as project abc123 and print the result
   --quiet          log only errors
 
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const envFile = path.resolve(values['env-file'] ?? DEFAULT_ENV_FILE);
+  const envFile = path.resolve(values['env-file'] ?? (process.env.NEPTUNE_LOCAL_ENV_FILE || DEFAULT_ENV_FILE));
   const stack = await startLocalStack({
     port: parsePort(values.port ?? process.env.NEPTUNE_LOCAL_PORT),
     envFile,
@@ -126,7 +128,7 @@ function parseFaultsVariable(value: string | undefined): FaultRule[] {
   }
 }
 
-const EXPECTED_ERRORS = [UsageError, DefinitionError, EnvironmentConflictError, MotoStartError, ExampleFailedError];
+const EXPECTED_ERRORS = [UsageError, DefinitionError, EnvironmentConflictError, GatewayStartError, MotoStartError, ExampleFailedError];
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   main().catch((error: unknown) => {

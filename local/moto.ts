@@ -1,6 +1,6 @@
 /**
- * Runs `moto_server` as a child process on a free loopback port; moto serves the AWS data plane
- * (S3, SQS, DynamoDB, Secrets Manager, IAM, STS) for the local stack.
+ * Runs `moto_server` as a child process on a free loopback port. moto serves the AWS data plane
+ * of the local stack: S3, SQS, DynamoDB, Secrets Manager, IAM and STS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -86,7 +86,7 @@ async function waitUntilReady(child: ChildProcess, endpoint: string, outputTail:
     }
   }
 
-  throw new MotoStartError(`moto_server did not answer on ${endpoint} within ${START_TIMEOUT_MS / 1000} s. Its output:\n${outputTail.join('\n')}`);
+  throw new MotoStartError(`moto_server did not respond on ${endpoint} within ${START_TIMEOUT_MS / 1000} s. Its output:\n${outputTail.join('\n')}`);
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

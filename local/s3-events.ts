@@ -1,11 +1,11 @@
 /**
- * Creates the stack's tables, bucket and queues in moto, and delivers the bucket's
- * `neptune.json` upload events to the trigger function.
+ * Creates the stack's tables, bucket, queues and managed policies in moto, and delivers the
+ * bucket's `neptune.json` upload events to the trigger function.
  *
  * On AWS, S3 invokes the trigger function directly. moto cannot invoke a Lambda function without
  * Docker, but it does deliver S3 notifications to SQS at once, so the local stack points the
  * bucket at a queue and calls the trigger for each message, as Lambda's asynchronous invoke
- * would: up to three attempts, then the event is dropped.
+ * would: retried as often as the function's EventInvokeConfig allows, then sent to its on-failure queue.
  */
 import {
   CreateTableCommand,
@@ -23,24 +23,24 @@ import {
   S3Client,
   type BucketLocationConstraint,
 } from '@aws-sdk/client-s3';
+import { CreatePolicyCommand, EntityAlreadyExistsException, IAMClient } from '@aws-sdk/client-iam';
 import {
   CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  GetQueueUrlCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
 
-import type { StackDefinitions, TableDefinition } from './definitions.ts';
+import type { FunctionDefinition, StackDefinitions, TableDefinition } from './definitions.ts';
 import { DefinitionError } from './errors.ts';
 import type { LambdaRuntime } from './lambda-runtime.ts';
 import type { StackLogger } from './log.ts';
 
-export const MANIFEST_SUFFIX = 'neptune.json';
 const TRIGGER_FUNCTION_KEY = 'trigger';
-/** Lambda retries a failed asynchronous invocation twice before it drops the event. */
-const MAX_DELIVERY_ATTEMPTS = 3;
 const LONG_POLL_SECONDS = 20;
 const POLL_ERROR_PAUSE_MS = 1_000;
 
@@ -48,6 +48,7 @@ export interface MotoClients {
   s3: S3Client;
   sqs: SQSClient;
   dynamodb: DynamoDBClient;
+  iam: IAMClient;
 }
 
 /** Clients that talk to moto directly, so the stack's own calls are neither counted nor faulted. */
@@ -61,6 +62,7 @@ export function createMotoClients(motoEndpoint: string, region: string): MotoCli
     s3: new S3Client({ ...config, forcePathStyle: true }),
     sqs: new SQSClient(config),
     dynamodb: new DynamoDBClient(config),
+    iam: new IAMClient(config),
   };
 }
 
@@ -68,9 +70,25 @@ export function manifestEventsQueueName(definitions: StackDefinitions): string {
   return `${definitions.service}-${definitions.stage}-manifest-events`;
 }
 
-/** Creates every table, queue and the manifest bucket; returns the URL of the manifest events queue. */
+/** Creates every table, queue, managed policy and the manifest bucket; returns the URL of the manifest events queue. */
 export async function createResources(definitions: StackDefinitions, clients: MotoClients): Promise<string> {
   for (const table of definitions.tables) await createTable(clients.dynamodb, table);
+
+  // Handlers refer to these by ARN, e.g. as the permissions boundary of roles they create.
+  for (const policy of definitions.managedPolicies) {
+    try {
+      await clients.iam.send(
+        new CreatePolicyCommand({
+          PolicyName: policy.name,
+          Path: policy.path,
+          Description: policy.description,
+          PolicyDocument: JSON.stringify(policy.document),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof EntityAlreadyExistsException)) throw error;
+    }
+  }
 
   for (const queue of definitions.queues) {
     await clients.sqs.send(new CreateQueueCommand({ QueueName: queue.name, Attributes: queueAttributes(queue.properties) }));
@@ -158,6 +176,7 @@ async function createManifestBucket(definitions: StackDefinitions, s3: S3Client,
   await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
 
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const { events, filterRules } = definitions.manifestBucket.triggerNotification;
   await s3.send(
     new PutBucketNotificationConfigurationCommand({
       Bucket: bucket,
@@ -165,8 +184,8 @@ async function createManifestBucket(definitions: StackDefinitions, s3: S3Client,
         QueueConfigurations: [
           {
             QueueArn: Attributes?.QueueArn,
-            Events: ['s3:ObjectCreated:*'],
-            Filter: { Key: { FilterRules: [{ Name: 'suffix', Value: MANIFEST_SUFFIX }] } },
+            Events: events as never,
+            Filter: filterRules.length > 0 ? { Key: { FilterRules: filterRules as never } } : undefined,
           },
         ],
       },
@@ -193,6 +212,7 @@ export function startManifestEventPoller(options: {
   }
 
   const abort = new AbortController();
+  const maxAttempts = trigger.asyncInvoke.maximumRetryAttempts + 1;
 
   const deliver = async (message: Message): Promise<void> => {
     const attempt = Number(message.Attributes?.ApproximateReceiveCount ?? 1);
@@ -201,11 +221,16 @@ export function startManifestEventPoller(options: {
     const result = event === undefined ? undefined : await runtime.invoke(trigger, JSON.stringify(event));
     if (result?.functionError) {
       const errorType = (JSON.parse(result.payload) as { errorType?: string }).errorType;
-      if (attempt < MAX_DELIVERY_ATTEMPTS) {
+      if (attempt < maxAttempts) {
         logger.error('trigger failed; the event is retried after the visibility timeout', { errorType, attempt });
         return;
       }
-      logger.error(`trigger failed ${attempt} times; the event is dropped`, { errorType });
+
+      logger.error(`trigger failed ${attempt} times; the event goes to the on-failure destination`, {
+        errorType,
+        destination: trigger.asyncInvoke.onFailureQueueArn ?? 'none, dropped',
+      });
+      await sendToFailureDestination(clients.sqs, trigger, event, result.payload, result.requestId, attempt);
     }
 
     await clients.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
@@ -240,6 +265,30 @@ export function startManifestEventPoller(options: {
       await polling;
     },
   };
+}
+
+/** Sends the record Lambda sends to an on-failure destination after the last failed attempt. */
+async function sendToFailureDestination(
+  sqs: SQSClient,
+  fn: FunctionDefinition,
+  event: unknown,
+  errorPayload: string,
+  requestId: string,
+  attempts: number,
+): Promise<void> {
+  const queueArn = fn.asyncInvoke.onFailureQueueArn;
+  if (!queueArn) return;
+
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: queueArn.split(':').at(-1) }));
+  const record = {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: { requestId, functionArn: `${fn.arn}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: attempts },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: JSON.parse(errorPayload) as unknown,
+  };
+  await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: JSON.stringify(record) }));
 }
 
 interface S3EventRecord {

@@ -23,7 +23,7 @@ export const DEFAULT_FAULT_SEED = 1;
 export interface LocalStackOptions {
   /** Gateway port on 127.0.0.1; 0 picks a free one. Default 4566. */
   port?: number;
-  /** Where to write the env file; default `.local/stack.env` in the repository. */
+  /** Path of the env file; default `.local/stack.env` in the repository. */
   envFile?: string;
   /** Local-only factor for Step Functions Retry waits; default 1 (the definition's waits). */
   retryScale?: number;
@@ -72,13 +72,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const runtime = new LambdaRuntime(definitions.functions, { region, accountId, logger });
     const stepFunctions = new LocalStepFunctions(definitions.stateMachines, { runtime, logger, retryScale: options.retryScale ?? 1 });
-    stoppers.push(() => stepFunctions.stop());
 
     const faults = new FaultInjector(options.faultSeed ?? DEFAULT_FAULT_SEED);
     faults.setRules(options.faults ?? []);
 
     const gateway = await startGateway({ port: options.port ?? DEFAULT_PORT, motoEndpoint: moto.endpoint, runtime, stepFunctions, faults, logger });
     stoppers.push(gateway.close);
+    // Stopped before the gateway closes, so running executions end as aborted rather than
+    // failing on connections the gateway refuses.
+    stoppers.push(() => stepFunctions.stop());
 
     const sharedEnvironment = applyHandlerEnvironment(definitions, gateway.endpoint);
 

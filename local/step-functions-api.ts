@@ -11,7 +11,7 @@ import { StepFunctionsApiError, type ExecutionRecord, type ExecutionStatus, type
 const STATUSES: ExecutionStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED', 'ABORTED', 'TIMED_OUT'];
 const DEFAULT_PAGE_SIZE = 100;
 const MAX_PAGE_SIZE = 1000;
-/** The time the local stack started stands in for the state machines' creation date. */
+/** The state machines' creation date: the time the local stack started. */
 const CREATED_AT = new Date();
 
 type Request = Record<string, unknown>;
@@ -195,7 +195,7 @@ function optionalString(request: Request, field: string): string | undefined {
   return value;
 }
 
-/** The JSON protocols encode timestamps as seconds since the epoch, with a fraction. */
+/** Converts a date to what the JSON protocols send for a timestamp: seconds since the epoch, with a fraction. */
 function epochSeconds(date: Date): number {
   return date.getTime() / 1000;
 }

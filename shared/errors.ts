@@ -132,3 +132,26 @@ export function describeFailure(error: unknown): { code: string; message: string
   const name = error instanceof Error ? error.name : 'Error';
   return { code: name, message: error instanceof Error ? error.message : String(error) };
 }
+
+/** Another set-value request held the secret's value lock for longer than a request waits. */
+export class SecretValueBusyError extends NeptuneError {
+  readonly code = 'SecretValueBusy';
+}
+
+/**
+ * Secrets Manager did not store a value, or its response was lost. The message names the AWS error
+ * type only: AWS messages are not passed on, so that no part of a request can reach the caller.
+ */
+export class SecretValueWriteError extends NeptuneError {
+  readonly code = 'SecretValueWriteFailed';
+}
+
+/** A value was stored, but its status could not be recorded because the secret changed meanwhile. */
+export class SecretValueNotRecordedError extends NeptuneError {
+  readonly code = 'SecretValueNotRecorded';
+}
+
+/** Values kept being set while mark-redeployed ran, so it gave up before recording the project. */
+export class RedeployNotRecordedError extends NeptuneError {
+  readonly code = 'RedeployNotRecorded';
+}

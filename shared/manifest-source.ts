@@ -3,16 +3,16 @@ import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { ManifestNotFoundError, ManifestTooLargeError } from './errors.ts';
 import { MAX_MANIFEST_BYTES } from './manifest/schema.ts';
 
-export interface ManifestObject {
-  bytes: Uint8Array;
+export type ManifestObject = {
   /** Null when the bucket is not versioned. */
   versionId: string | null;
   etag: string;
-}
+} & ({ bytes: Uint8Array; tooLarge?: undefined } | { bytes?: undefined; tooLarge: { size: number } });
 
 /**
  * Reads one version of a manifest, or the newest when `versionId` is omitted. The size is checked
- * before the body is read, so a file of several megabytes is rejected without loading it.
+ * before the body is read, so a file of several megabytes is reported as `tooLarge` without
+ * loading it.
  */
 export async function readManifestObject(
   s3: S3Client,
@@ -38,12 +38,27 @@ export async function readManifestObject(
     throw error;
   }
 
+  // S3 reports "null" as the version id of an object in a bucket that never had versioning.
+  const versionId = response.VersionId && response.VersionId !== 'null' ? response.VersionId : null;
+  const etag = response.ETag ?? '';
   const size = response.ContentLength ?? 0;
   if (size > MAX_MANIFEST_BYTES) {
     response.Body?.transformToWebStream().cancel().catch(() => undefined);
-    throw new ManifestTooLargeError(`neptune.json is ${size} bytes; the maximum is ${MAX_MANIFEST_BYTES} bytes`);
+    return { tooLarge: { size }, versionId, etag };
   }
 
   const bytes = response.Body ? await response.Body.transformToByteArray() : new Uint8Array();
-  return { bytes, versionId: response.VersionId ?? null, etag: response.ETag ?? '' };
+  return { bytes, versionId, etag };
+}
+
+/** Reads a manifest that an earlier step already accepted, so it cannot be too large. */
+export async function readAcceptedManifest(
+  s3: S3Client,
+  location: { bucket: string; key: string; versionId: string | null; etag: string },
+): Promise<Uint8Array> {
+  const object = await readManifestObject(s3, location);
+  if (object.tooLarge) {
+    throw new ManifestTooLargeError(`neptune.json is ${object.tooLarge.size} bytes; the maximum is ${MAX_MANIFEST_BYTES} bytes`);
+  }
+  return object.bytes;
 }

@@ -18,7 +18,7 @@ import type { ProjectRecord, SecretRecord } from './status-store.ts';
 /** Secrets Manager's maximum SecretString size, in bytes of UTF-8. */
 export const MAX_SECRET_VALUE_BYTES = 65_536;
 
-/** The longest request id accepted; a UUID has 36 characters. */
+/** Maximum length of a request id; a UUID has 36 characters. */
 export const MAX_REQUEST_ID_LENGTH = 128;
 
 /** The staging label Secrets Manager gives the version that readers get by default. */
@@ -133,7 +133,7 @@ export type MarkRedeployedRequest = z.output<typeof markRedeployedRequestSchema>
 
 /**
  * Validates a payload against a schema and throws RequestInvalidError naming each field and
- * rule. Only our own messages are used, never zod's input, so the value cannot leak here.
+ * rule. The messages come from the issues' `message` and `path` only, never from their input.
  */
 export function parseRequest<Schema extends z.ZodType>(schema: Schema, event: unknown): z.output<Schema> {
   const parsed = schema.safeParse(event);
@@ -152,7 +152,7 @@ export function parseRequest<Schema extends z.ZodType>(schema: Schema, event: un
  * returns the version it already created instead of creating a second one.
  *
  * The token must not be derived from the value: setting a value that an older version already
- * holds would reuse that version's token, Secrets Manager would ignore the request, and the old
+ * contains would reuse that version's token, Secrets Manager would ignore the request, and the old
  * version would not become AWSCURRENT again.
  */
 export function clientRequestToken(projectId: string, logicalName: string, requestId: string): string {
@@ -160,8 +160,8 @@ export function clientRequestToken(projectId: string, logicalName: string, reque
 }
 
 /**
- * Explains why a secret cannot take a value, from its status record and its project's record,
- * and tells the caller what to do.
+ * Builds the error for a secret that cannot take a value, from its status record and its
+ * project's record. The message names the cause and what the caller should do next.
  */
 export function notSettableError(
   projectId: string,
@@ -210,9 +210,9 @@ export function notSettableError(
 export type DeployState = 'NoValue' | 'Deployed' | 'RedeployRequired';
 
 /**
- * Tells whether the service's running deployment has the secret's current value: a secret
- * without a value has nothing to deploy; otherwise the deployed version must be the version
- * that set-value last recorded, and no newer value may wait for a redeploy.
+ * Decides whether the service's running deployment has the secret's current value. A secret
+ * without a value has nothing to deploy. Otherwise the deployed version must be the version
+ * that set-value last recorded, and no newer value may be waiting for a redeploy.
  */
 export function deployState(secret: Pick<SecretRecord, 'value_version' | 'redeploy_required'> & { deployed_version?: unknown }): DeployState {
   if (secret.value_version === undefined) return 'NoValue';

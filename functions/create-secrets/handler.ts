@@ -3,7 +3,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { mapWithConcurrency } from '../../shared/concurrency.ts';
 import { createHandler } from '../../shared/handler.ts';
 import { parseManifest } from '../../shared/manifest/parse.ts';
-import { readManifestObject } from '../../shared/manifest-source.ts';
+import { readAcceptedManifest } from '../../shared/manifest-source.ts';
 import { planSecrets } from '../../shared/secret-plan.ts';
 import { applySecretAction, listProjectSecrets } from '../../shared/secrets-manager.ts';
 import { StatusStore } from '../../shared/status-store.ts';
@@ -31,13 +31,13 @@ export const handler = createHandler(
     const store = new StatusStore(dynamo, config.NEPTUNE_TABLE);
     await store.renewLease(input.projectId, input.execution);
 
-    const object = await readManifestObject(s3, {
+    const bytes = await readAcceptedManifest(s3, {
       bucket: input.bucket,
       key: input.key,
       versionId: input.manifest.versionId,
       etag: input.manifest.etag,
     });
-    const declaredNames = parseManifest(object.bytes).resources.map((resource) => resource.name);
+    const declaredNames = parseManifest(bytes).resources.map((resource) => resource.name);
 
     const [observed, view] = await Promise.all([
       listProjectSecrets(secretsManager, input.projectId),

@@ -3,6 +3,7 @@ import { loadConfig } from '../../shared/config.ts';
 import { ManifestInvalidError, ManifestNotFoundError, ManifestTooLargeError, type NeptuneError } from '../../shared/errors.ts';
 import { createHandler } from '../../shared/handler.ts';
 import { parseManifest } from '../../shared/manifest/parse.ts';
+import { MAX_MANIFEST_BYTES } from '../../shared/manifest/schema.ts';
 import { readManifestObject } from '../../shared/manifest-source.ts';
 import { StatusStore, type ProjectError } from '../../shared/status-store.ts';
 import { loadStepSchema, type LoadResult } from '../../shared/workflow.ts';
@@ -29,12 +30,18 @@ export const handler = createHandler(
     try {
       object = await readManifestObject(s3, { bucket: input.bucket, key: input.key });
     } catch (error) {
-      if (error instanceof ManifestNotFoundError || error instanceof ManifestTooLargeError) {
+      if (error instanceof ManifestNotFoundError) {
         return reject(store, input, error, [{ code: error.code, message: error.message }], null, '');
       }
       throw error;
     }
-    const versionId = object.versionId === 'null' ? null : object.versionId;
+    const versionId = object.versionId;
+    if (object.tooLarge) {
+      const error = new ManifestTooLargeError(
+        `neptune.json is ${object.tooLarge.size} bytes; the maximum is ${MAX_MANIFEST_BYTES} bytes`,
+      );
+      return reject(store, input, error, [{ code: error.code, message: error.message }], versionId, object.etag);
+    }
 
     let manifest;
     try {

@@ -17,11 +17,14 @@ export const handler = createHandler(
   async (input, { logger }) => {
     const config = loadConfig();
     const store = new StatusStore(awsClients().dynamo, config.NEPTUNE_TABLE);
-    const view = await store.readProject(input.projectId);
-    if (view.project?.lease_owner !== input.execution) {
+    try {
+      await store.renewLease(input.projectId, input.execution);
+    } catch (error) {
+      if (!(error instanceof LeaseLostError)) throw error;
       logger.warn('failure not recorded; another execution holds the project', { error: input.failure.Error });
       return { recorded: false };
     }
+    const view = await store.readProject(input.projectId);
 
     const code = input.failure.Error;
     const message = `provisioning stopped at a failed step: ${causeMessage(input.failure.Cause)}; upload neptune.json again to retry`;

@@ -4,7 +4,7 @@ import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-s
 import { z } from 'zod';
 
 import { awsClients } from '../../shared/clients.ts';
-import { ConfigurationError } from '../../shared/errors.ts';
+import { ConfigurationError, TransientAwsError } from '../../shared/errors.ts';
 import { createHandler } from '../../shared/handler.ts';
 import { projectIdFromKey } from '../../shared/naming.ts';
 import type { ExecutionInput } from '../../shared/workflow.ts';
@@ -96,6 +96,8 @@ export const handler = createHandler('trigger', eventSchema, async (event, { log
     }
   }
 
-  if (failures > 0) throw new Error(`could not start ${failures} of ${event.Records.length} executions; the event will be retried`);
+  if (failures > 0) {
+    throw new TransientAwsError(`could not start ${failures} of ${event.Records.length} executions; the event will be retried`);
+  }
   return { started };
 });

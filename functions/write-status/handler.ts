@@ -15,6 +15,7 @@ export const handler = createHandler(
   async (input, { logger }) => {
     const config = loadConfig();
     const store = new StatusStore(awsClients().dynamo, config.NEPTUNE_TABLE);
+    await store.renewLease(input.projectId, input.execution);
     const view = await store.readProject(input.projectId);
     const grantFailed = input.policy.errorCode !== undefined;
 

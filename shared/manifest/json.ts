@@ -37,6 +37,7 @@ export function childPath(parent: string, key: string | number): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
 }
 
+const NUMBER_PATTERN = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
 class Parser {
@@ -181,7 +182,9 @@ class Parser {
   }
 
   private parseNumber(path: string): number {
-    const match = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.index, this.index + 400));
+    // Sticky, so the match starts at the current index and a number of any length is read whole.
+    NUMBER_PATTERN.lastIndex = this.index;
+    const match = NUMBER_PATTERN.exec(this.text);
     if (!match) this.fail(path, `invalid number starting with ${this.describeNext()}`);
     this.index += match[0].length;
     return Number(match[0]);

@@ -221,15 +221,24 @@ describe('the trigger', () => {
     const projectId = uniqueProjectId('dup');
     const version = await uploadManifest(projectId, manifestOf(['ONCE']));
     await waitForUpload(projectId, version);
-    const event = s3Event(stackEnv().NEPTUNE_BUCKET as string, manifestKey(projectId), { versionId: version });
+    // An event as AWS sends it, with a sequencer; the version id is one the real upload did not
+    // use, so this event starts an execution of its own the first time.
+    const event = s3Event(stackEnv().NEPTUNE_BUCKET as string, manifestKey(projectId), {
+      versionId: `${version}-redelivered`,
+      sequencer: '0055AED6DCD90281E5',
+    });
 
     const first = await invokeFunction('NEPTUNE_FUNCTION_TRIGGER', event);
     const second = await invokeFunction('NEPTUNE_FUNCTION_TRIGGER', event);
 
     expect(first.error).toBeUndefined();
     expect(second.error).toBeUndefined();
-    expect((first.result as { started: string[] }).started).toHaveLength(1);
-    expect((second.result as { started: string[] }).started).toHaveLength(0);
+    // Step Functions answers a repeated start of a running execution with that same execution,
+    // and refuses one of a finished execution; either way the second delivery starts nothing new.
+    const firstStarted = (first.result as { started: string[] }).started;
+    const secondStarted = (second.result as { started: string[] }).started;
+    expect(firstStarted).toHaveLength(1);
+    expect(secondStarted.filter((name) => !firstStarted.includes(name))).toEqual([]);
     // One from the real upload's notification, one from the event sent twice by hand.
     expect(await executionsOf(projectId)).toHaveLength(2);
   });

@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 
 import { IAMClient, GetRolePolicyCommand, NoSuchEntityException } from '@aws-sdk/client-iam';
 import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
@@ -8,6 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
 
 import { StatusStore, type ProjectStatusView } from '../../shared/status-store.ts';
 import { manifestKey } from '../../shared/naming.ts';
@@ -17,27 +17,9 @@ import { manifestKey } from '../../shared/naming.ts';
  * real AWS SDK clients pointed at it, and helpers to upload a manifest and wait for its outcome.
  */
 
-export const TEST_STACK_ENV_FILE = '.local/test-stack.env';
-
-let cachedEnv: Record<string, string> | undefined;
-
-/** Reads the variables of the test stack's env file (lines of `export KEY=value`). */
+/** The variables of the test stack's env file, which tests/global-setup.ts provides. */
 export function stackEnv(): Record<string, string> {
-  if (cachedEnv) return cachedEnv;
-  const entries: Record<string, string> = {};
-  for (const line of readFileSync(TEST_STACK_ENV_FILE, 'utf8').split('\n')) {
-    const match = /^(?:export\s+)?([A-Z0-9_]+)=(.*)$/.exec(line.trim());
-    if (!match) continue;
-    entries[match[1] as string] = unquote(match[2] as string);
-  }
-  cachedEnv = entries;
-  return entries;
-}
-
-function unquote(value: string): string {
-  if (value.startsWith("'") && value.endsWith("'")) return value.slice(1, -1).replace(/'\\''/g, "'");
-  if (value.startsWith('"') && value.endsWith('"')) return JSON.parse(value) as string;
-  return value;
+  return inject('localStack');
 }
 
 export function clientConfig() {

@@ -23,10 +23,10 @@ describe('parseJson', () => {
     ['newline', '"\\n"', '\n'],
     ['carriage return', '"\\r"', '\r'],
     ['tab', '"\\t"', '\t'],
-    ['unicode escape', '"\\u00e9"', 'é'],
-    ['uppercase hex digits', '"\\u00C9"', 'É'],
-    ['surrogate pair', '"\\ud83d\\ude00"', '😀'],
-    ['escaped NUL', '"\\u0000"', '\u0000'],
+    ['lowercase \\u', '"\\u00e9"', 'é'],
+    ['uppercase \\u', '"\\u00C9"', 'É'],
+    ['surrogate pair \\u', '"\\ud83d\\ude00"', '😀'],
+    ['NUL \\u', '"\\u0000"', '\u0000'],
   ])('decodes the %s escape', (_case, text, expected) => {
     // Act
     const { value } = parseJson(text);

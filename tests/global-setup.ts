@@ -1,0 +1,91 @@
+/**
+ * Starts one local stack for the integration tests, in a child process, and stops it after the
+ * run. Tests read its variables with `inject('localStack')` or from `.local/test-stack.env`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { TestProject } from 'vitest/node';
+
+import { parseEnvFile } from '../local/env-file.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The variables of the local stack's env file: endpoint, region, resource and function names. */
+    localStack: Record<string, string>;
+  }
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ENV_FILE = path.join(ROOT, '.local', 'test-stack.env');
+const LOG_FILE = path.join(ROOT, '.local', 'test-stack.log');
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+/** Retry waits at 2% of the definition's, so a retried step takes milliseconds, not seconds. */
+const RETRY_SCALE = '0.02';
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  mkdirSync(path.dirname(ENV_FILE), { recursive: true });
+  rmSync(ENV_FILE, { force: true });
+  const log = openSync(LOG_FILE, 'w');
+
+  // `node --import tsx` rather than the tsx command, so that the signal that stops the stack
+  // reaches it without a wrapper process in between. The env file path goes in the environment:
+  // Node 20 reads an `--env-file` argument itself, even after the script name, and exits when
+  // the file does not exist yet.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts', '--port', '0'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NEPTUNE_LOCAL_ENV_FILE: ENV_FILE,
+      NEPTUNE_LOCAL_RETRY_SCALE: RETRY_SCALE,
+      NEPTUNE_LOCAL_FAULTS: '',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+
+  try {
+    await waitForEnvFile(child);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+
+  project.provide('localStack', parseEnvFile(readFileSync(ENV_FILE, 'utf8')));
+
+  return async () => {
+    await stopChild(child);
+  };
+}
+
+async function waitForEnvFile(child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+
+  while (!existsSync(ENV_FILE)) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the local stack exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${logTail()}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the local stack was not ready within ${START_TIMEOUT_MS / 1000} s:\n${logTail()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
+function logTail(): string {
+  return readFileSync(LOG_FILE, 'utf8').split('\n').slice(-30).join('\n');
+}
