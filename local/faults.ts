@@ -5,7 +5,7 @@
  */
 import type { AwsErrorSpec, RequestIdentity } from './aws-protocol.ts';
 
-export const FAULT_KINDS = ['throttle', 'server-error', 'timeout'] as const;
+export const FAULT_KINDS = ['throttle', 'server-error', 'timeout', 'crash'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultRule {
@@ -18,6 +18,13 @@ export interface FaultRule {
   fault: FaultKind;
   /** Maximum number of requests this rule fails; absent for no limit. */
   count?: number;
+  /** Only requests whose body contains this text, such as one secret's name. */
+  target?: string;
+  /**
+   * For `crash` (service `lambda`, operation = a function's key in serverless.yml): the number of
+   * AWS calls the invocation makes before it dies, as a process that crashes midway would.
+   */
+  afterCalls?: number;
 }
 
 export interface FaultRuleState extends FaultRule {
@@ -29,7 +36,7 @@ export class InvalidFaultRulesError extends Error {
   override name = 'InvalidFaultRulesError';
 }
 
-const RULE_KEYS = new Set(['service', 'operation', 'rate', 'fault', 'count']);
+const RULE_KEYS = new Set(['service', 'operation', 'rate', 'fault', 'count', 'target', 'afterCalls']);
 
 export class FaultInjector {
   private readonly seed: number;
@@ -55,16 +62,36 @@ export class FaultInjector {
     return this.rules.map((rule) => ({ ...rule }));
   }
 
+  /** True when a rule matches on request bodies, so the gateway must read them. */
+  needsBodies(): boolean {
+    return this.rules.some((rule) => rule.target !== undefined);
+  }
+
   /** Returns the fault to inject for this request, or undefined to serve it normally. */
-  pick(identity: RequestIdentity): FaultKind | undefined {
+  pick(identity: RequestIdentity, body?: Buffer): Exclude<FaultKind, 'crash'> | undefined {
     for (const rule of this.rules) {
+      if (rule.fault === 'crash') continue;
       if (rule.service !== '*' && rule.service !== identity.service) continue;
       if (rule.operation !== undefined && rule.operation !== '*' && rule.operation !== identity.operation) continue;
+      if (rule.target !== undefined && !body?.includes(rule.target)) continue;
       if (rule.count !== undefined && rule.injected >= rule.count) continue;
       if (this.random() >= rule.rate) continue;
 
       rule.injected++;
       return rule.fault;
+    }
+    return undefined;
+  }
+
+  /** Returns after how many AWS calls this invocation of a function must crash, if at all. */
+  pickCrash(functionKey: string): number | undefined {
+    for (const rule of this.rules) {
+      if (rule.fault !== 'crash' || (rule.operation !== undefined && rule.operation !== '*' && rule.operation !== functionKey)) continue;
+      if (rule.count !== undefined && rule.injected >= rule.count) continue;
+      if (this.random() >= rule.rate) continue;
+
+      rule.injected++;
+      return rule.afterCalls ?? 0;
     }
     return undefined;
   }
@@ -101,6 +128,15 @@ export function parseFaultRules(input: unknown): FaultRule[] {
     if (rule.count !== undefined && (!Number.isInteger(rule.count) || (rule.count as number) < 1)) {
       throw new InvalidFaultRulesError(`${where}: count must be a positive integer or absent`);
     }
+    if (rule.target !== undefined && (typeof rule.target !== 'string' || rule.target === '')) {
+      throw new InvalidFaultRulesError(`${where}: target must be a non-empty string or absent`);
+    }
+    if (rule.fault === 'crash' && rule.service !== 'lambda') {
+      throw new InvalidFaultRulesError(`${where}: a crash applies to a function, so service must be "lambda" and operation a function's key`);
+    }
+    if (rule.afterCalls !== undefined && (rule.fault !== 'crash' || !Number.isInteger(rule.afterCalls) || (rule.afterCalls as number) < 0)) {
+      throw new InvalidFaultRulesError(`${where}: afterCalls must be a non-negative integer, and only with fault "crash"`);
+    }
 
     return {
       service: rule.service,
@@ -108,6 +144,8 @@ export function parseFaultRules(input: unknown): FaultRule[] {
       rate: rule.rate,
       fault: rule.fault as FaultKind,
       ...(rule.count === undefined ? {} : { count: rule.count as number }),
+      ...(rule.target === undefined ? {} : { target: rule.target as string }),
+      ...(rule.afterCalls === undefined ? {} : { afterCalls: rule.afterCalls as number }),
     };
   });
 }
@@ -116,7 +154,7 @@ export function parseFaultRules(input: unknown): FaultRule[] {
  * The error AWS returns for a throttled or failed call of this service. S3 and Lambda throttle
  * with their own codes (SlowDown, TooManyRequestsException); the SDKs treat both as throttling.
  */
-export function faultError(kind: Exclude<FaultKind, 'timeout'>, identity: RequestIdentity): AwsErrorSpec {
+export function faultError(kind: 'throttle' | 'server-error', identity: RequestIdentity): AwsErrorSpec {
   if (kind === 'throttle') {
     if (identity.protocol === 'rest-xml') return { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' };
     if (identity.protocol === 'rest-json') return { status: 429, code: 'TooManyRequestsException', message: 'Rate exceeded' };

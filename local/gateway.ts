@@ -88,11 +88,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     const service = signingService(request.headers, url);
     const servedLocally = service === 'states' || service === 'lambda' || String(request.headers['x-amz-target']).startsWith('AWSStepFunctions.');
-    const body = servedLocally || needsBodyForOperation(request.headers) ? await readBody(request) : undefined;
+    const needsBody = servedLocally || needsBodyForOperation(request.headers) || options.faults.needsBodies();
+    const body = needsBody ? await readBody(request) : undefined;
     const identity = identifyRequest(request.method ?? 'GET', url, request.headers, body);
     calls.record(identity);
 
-    const fault = options.faults.pick(identity);
+    const fault = options.faults.pick(identity, body);
     if (fault === 'timeout') {
       holdWithoutAnswer(response);
       return;

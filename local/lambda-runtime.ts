@@ -12,8 +12,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { CRASH_ERROR_TYPE, runWithCrash } from './crash-seam.ts';
 import type { FunctionDefinition } from './definitions.ts';
 import { EnvironmentConflictError } from './errors.ts';
+import type { FaultInjector } from './faults.ts';
 import type { StackLogger } from './log.ts';
 
 /** The context object a Node.js handler receives, as far as the local runtime fills it. */
@@ -58,11 +60,14 @@ export class LambdaRuntime {
   private readonly logger: StackLogger;
   private readonly handlers = new Map<string, Promise<Handler>>();
 
-  constructor(functions: FunctionDefinition[], options: { region: string; accountId: string; logger: StackLogger }) {
+  private readonly faults: FaultInjector | undefined;
+
+  constructor(functions: FunctionDefinition[], options: { region: string; accountId: string; logger: StackLogger; faults?: FaultInjector }) {
     this.functions = functions;
     this.region = options.region;
     this.accountId = options.accountId;
     this.logger = options.logger;
+    this.faults = options.faults;
   }
 
   /** Finds a function by name, full or partial ARN, with or without a version qualifier. */
@@ -99,6 +104,17 @@ export class LambdaRuntime {
 
     try {
       const handler = await this.loadHandler(fn);
+      const crashAfter = this.faults?.pickCrash(fn.key);
+      if (crashAfter !== undefined) {
+        const outcome = await runWithCrash(crashAfter, () => runWithTimeout(() => handler(event, context), fn, requestId));
+        if (outcome.crashed) {
+          this.logger.info('invocation crashed by a fault rule', { function: fn.key, afterCalls: crashAfter });
+          const payload = { errorType: CRASH_ERROR_TYPE, errorMessage: `RequestId: ${requestId} Error: Runtime exited with error: fault injected by the local stack` };
+          return { requestId, payload: JSON.stringify(payload), functionError: 'Unhandled' };
+        }
+        if (outcome.error !== undefined) throw outcome.error;
+        return { requestId, payload: JSON.stringify(outcome.result ?? null) };
+      }
       const result = await runWithTimeout(() => handler(event, context), fn, requestId);
       return { requestId, payload: JSON.stringify(result ?? null) };
     } catch (error) {

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { awsClients } from '../shared/clients.ts';
+import { installCrashSeam } from './crash-seam.ts';
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, loadDefinitions, type StackDefinitions } from './definitions.ts';
 import { removeEnvFile, writeEnvFile } from './env-file.ts';
 import { FaultInjector, type FaultRule } from './faults.ts';
@@ -70,11 +72,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const moto = await startMoto({ accountId });
     stoppers.push(moto.stop);
 
-    const runtime = new LambdaRuntime(definitions.functions, { region, accountId, logger });
-    const stepFunctions = new LocalStepFunctions(definitions.stateMachines, { runtime, logger, retryScale: options.retryScale ?? 1 });
-
     const faults = new FaultInjector(options.faultSeed ?? DEFAULT_FAULT_SEED);
     faults.setRules(options.faults ?? []);
+
+    const runtime = new LambdaRuntime(definitions.functions, { region, accountId, logger, faults });
+    const stepFunctions = new LocalStepFunctions(definitions.stateMachines, { runtime, logger, retryScale: options.retryScale ?? 1 });
 
     const gateway = await startGateway({ port: options.port ?? DEFAULT_PORT, motoEndpoint: moto.endpoint, runtime, stepFunctions, faults, logger });
     stoppers.push(gateway.close);
@@ -83,6 +85,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stoppers.push(() => stepFunctions.stop());
 
     const sharedEnvironment = applyHandlerEnvironment(definitions, gateway.endpoint);
+    // After the environment, because the shared clients read the endpoint when they are made.
+    installCrashSeam(awsClients());
 
     const clients = createMotoClients(moto.endpoint, region);
     const queueUrl = await createResources(definitions, clients);

@@ -16,8 +16,9 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 const common = {
   maxAttempts: 5,
   // Without a request timeout a call whose answer never comes would hang until the Lambda times
-  // out. Every call here answers in well under a second when AWS is healthy.
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000 },
+  // out. Every call here answers in well under a second when AWS is healthy. SDK 3.1178 only
+  // warns about a request timeout unless throwOnRequestTimeout is set.
+  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
 } as const;
 
 export interface AwsClients {

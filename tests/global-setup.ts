@@ -1,6 +1,7 @@
 /**
  * Starts one local stack for the integration tests, in a child process, and stops it after the
- * run. Tests read its variables with `inject('localStack')` or from `.local/test-stack.env`.
+ * run. Tests read its variables with `inject('localStack')`, and its env file's path with
+ * `inject('localStackEnvFile')`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -15,12 +16,15 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The variables of the local stack's env file: endpoint, region, resource and function names. */
     localStack: Record<string, string>;
+    /** Path of that env file. */
+    localStackEnvFile: string;
   }
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ENV_FILE = path.join(ROOT, '.local', 'test-stack.env');
-const LOG_FILE = path.join(ROOT, '.local', 'test-stack.log');
+// Named by process, so that two test runs in one working tree do not share a stack's files.
+const ENV_FILE = path.join(ROOT, '.local', `test-stack-${process.pid}.env`);
+const LOG_FILE = path.join(ROOT, '.local', `test-stack-${process.pid}.log`);
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** Retry waits at 2% of the definition's, so a retried step takes milliseconds, not seconds. */
@@ -56,6 +60,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
 
   project.provide('localStack', parseEnvFile(readFileSync(ENV_FILE, 'utf8')));
+  project.provide('localStackEnvFile', ENV_FILE);
 
   return async () => {
     await stopChild(child);

@@ -110,7 +110,7 @@ describe('env file', () => {
   });
 
   it('can be sourced by a POSIX shell', async () => {
-    const file = path.join(ROOT, '.local', 'test-stack.env');
+    const file = inject('localStackEnvFile');
     const text = readFileSync(file, 'utf8');
     for (const line of text.trim().split('\n')) expect(line).toMatch(/^export [A-Z0-9_]+='[^']*'$/);
 

@@ -1,0 +1,2 @@
+import { measureBundles } from './cases/bundles.ts';
+console.log(await measureBundles(3));
