@@ -28,7 +28,7 @@ const POLL_INTERVAL_MS = 20;
 /** AWS calls counted by the gateway, by `service:Operation`. */
 export type CallCounts = Record<string, number>;
 
-/** What the gateway reports about one execution. Dates are epoch seconds with a fraction. */
+/** An execution as the gateway reports it. Dates are epoch seconds with a fraction. */
 export interface ExecutionState {
   name: string;
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
@@ -92,8 +92,8 @@ export class BenchStack {
   }
 
   /**
-   * Starts a local stack in this process on a free port, with its own env file, so that it
-   * cannot collide with `npm start` or a test run.
+   * Starts a local stack in this process on a free port, with an env file named after this
+   * process, so that it does not collide with `npm start` or a test run.
    */
   static async start(): Promise<BenchStack> {
     const stack = await startLocalStack({
@@ -102,10 +102,11 @@ export class BenchStack {
       retryScale: RETRY_SCALE,
       quiet: true,
     });
-    // Handlers create their loggers when first imported, which happens on their first
-    // invocation, after this line. Warnings and errors still reach stderr.
-    // The trigger module is imported only now for the same reason.
-    process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
+    // Handlers create their loggers when they are first imported, which happens on their first
+    // invocation after this line. The trigger module is imported below for the same reason.
+    // Only errors are logged, because the 1,000-secret case ends with an expected
+    // PolicyTooLarge warning.
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
     const { executionName } = await import('../functions/trigger/handler.ts');
     return new BenchStack(stack, executionName);
   }
@@ -208,7 +209,7 @@ export function totalCalls(calls: CallCounts): number {
   return Object.values(calls).reduce((sum, count) => sum + count, 0);
 }
 
-/** A manifest of `count` secrets named S0001, S0002, ...: short names keep 100 grants inside IAM's policy quota. */
+/** Builds a manifest of `count` secrets named S0001, S0002, and so on. Short names keep 100 grants inside IAM's policy quota. */
 export function manifestOf(count: number): string {
   const resources = Array.from({ length: count }, (_, index) => ({ kind: 'Secret', name: secretName(index) }));
   return JSON.stringify({ kind: 'Service', name: 'bench', resources });

@@ -15,8 +15,8 @@ export function summarize(samples: number[]): Summary {
 }
 
 /**
- * The p-th percentile of ascending samples, interpolated between the two nearest ranks, so that
- * the median of an even count is the mean of the middle two.
+ * Returns the p-th percentile of ascending samples, interpolated between the two nearest ranks,
+ * so that the median of an even count is the mean of the middle two.
  */
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) throw new Error('cannot take a percentile of zero samples');

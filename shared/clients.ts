@@ -17,8 +17,10 @@ const common = {
   maxAttempts: 5,
   // Without a request timeout a call whose answer never comes would hang until the Lambda times
   // out. Every call here answers in well under a second when AWS is healthy. SDK 3.1178 only
-  // warns about a request timeout unless throwOnRequestTimeout is set.
-  requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
+  // warns about a request timeout unless throwOnRequestTimeout is set. No connection timeout:
+  // it also counts the wait for a free socket, which the local stack's many in-process
+  // invocations sharing one client would exceed.
+  requestHandler: { requestTimeout: 10_000, throwOnRequestTimeout: true },
 } as const;
 
 export interface AwsClients {

@@ -16,13 +16,15 @@ import { parse as parseYaml } from 'yaml';
 import { cloudFormationTags } from '../../local/cloudformation.ts';
 import { loadDefinitions } from '../../local/definitions.ts';
 import { REPOSITORY_ROOT } from '../../local/stack.ts';
-import { percentile } from '../stats.ts';
+import { percentile, round } from '../stats.ts';
 
 const run = promisify(execFile);
 
 export interface BundleFigures {
   function: string;
   bytes: number;
+  /** Bytes of the bundle that come from the AWS SDK (`@aws-sdk/*`, `@smithy/*`, `@aws-crypto/*`). */
+  awsSdkBytes: number;
   /** Median over fresh processes of the time from `import()` until the module has loaded. */
   importMs: number;
   importMinMs: number;
@@ -62,8 +64,13 @@ export async function measureBundles(imports: number): Promise<BundleFigures[]> 
         format: settings.format ?? 'esm',
         banner: settings.banner,
         logLevel: 'silent',
+        metafile: true,
       };
-      await build(options);
+      const result = await build(options);
+      const inputs = Object.values(result.metafile?.outputs ?? {}).flatMap((output) => Object.entries(output.inputs));
+      const awsSdkBytes = inputs
+        .filter(([input]) => /node_modules\/@(aws-sdk|smithy|aws-crypto)\//.test(input))
+        .reduce((sum, [, contribution]) => sum + contribution.bytesInOutput, 0);
 
       const samples: number[] = [];
       for (let index = 0; index < imports; index++) samples.push(await importTime(outfile, fn.exportName));
@@ -71,9 +78,10 @@ export async function measureBundles(imports: number): Promise<BundleFigures[]> 
       figures.push({
         function: fn.key,
         bytes: statSync(outfile).size,
+        awsSdkBytes,
         importMs: percentile(sorted, 50),
-        importMinMs: sorted[0] as number,
-        importMaxMs: sorted.at(-1) as number,
+        importMinMs: round(sorted[0] as number),
+        importMaxMs: round(sorted.at(-1) as number),
       });
     }
     return figures;

@@ -22,6 +22,8 @@ export interface ProvisionRun {
   lambdaInvocations: number;
   /** The largest state input or output, Lambda payload or execution input or output, in UTF-8 bytes. */
   maxPayloadBytes: number;
+  /** Milliseconds from entering to leaving each Task state, by state name, from the history's timestamps. */
+  taskMs: Record<string, number>;
 }
 
 /** Uploads a manifest of `secrets` secrets for a new project and measures the pipeline. */
@@ -59,6 +61,7 @@ export async function uploadAndMeasure(
     stateTransitions: execution.stateTransitions,
     lambdaInvocations: (calls['states:StartExecution'] ?? 0) + history.filter((event) => event.type === 'LambdaFunctionScheduled').length,
     maxPayloadBytes: maxPayloadBytes(history),
+    taskMs: taskDurations(history),
   };
 }
 
@@ -70,7 +73,7 @@ function describeOutcome(statuses: string[]): string {
   return [...counts].map(([status, count]) => `${status} ×${count}`).join(', ');
 }
 
-/** Every payload Step Functions passes or stores: execution input and output, state input and output, Lambda input and output. */
+/** Returns the size of the largest payload in the history: execution, state or Lambda input or output. */
 export function maxPayloadBytes(history: HistoryEvent[]): number {
   let max = 0;
   for (const event of history) {
@@ -87,6 +90,20 @@ export function maxPayloadBytes(history: HistoryEvent[]): number {
     }
   }
   return max;
+}
+
+function taskDurations(history: HistoryEvent[]): Record<string, number> {
+  const durations: Record<string, number> = {};
+  const entered = new Map<string, number>();
+  for (const event of history) {
+    const time = event.timestamp?.getTime();
+    if (time === undefined) continue;
+    if (event.type === 'TaskStateEntered' && event.stateEnteredEventDetails?.name) entered.set(event.stateEnteredEventDetails.name, time);
+    const exited = event.type === 'TaskStateExited' ? event.stateExitedEventDetails?.name : undefined;
+    const start = exited === undefined ? undefined : entered.get(exited);
+    if (exited !== undefined && start !== undefined) durations[exited] = (durations[exited] ?? 0) + time - start;
+  }
+  return durations;
 }
 
 /** Calls that change Secrets Manager or IAM: every operation except reads. */

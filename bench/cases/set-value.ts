@@ -1,7 +1,7 @@
 /**
  * Set-value latency through the Lambda Invoke API, next to direct calls of the three operations
- * it makes (UpdateItem, PutSecretValue, TransactWriteItems), alternated call by call in the same
- * run so that a drift of the machine or of moto affects both sides alike.
+ * it makes (UpdateItem, PutSecretValue, TransactWriteItems). The calls alternate one by one, so
+ * a drift of the machine or of moto affects both sides alike.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -75,7 +75,7 @@ async function invokeSetValue(stack: BenchStack, request: { project: string; nam
   }
 }
 
-/** The shape of set-value's lock: a conditional update of one attribute pair, on a scratch item. */
+/** Builds an update shaped like set-value's lock: a conditional update of two attributes, on a scratch item. */
 function lockLikeUpdate(table: string, index: number): UpdateCommand {
   return new UpdateCommand({
     TableName: table,
@@ -86,7 +86,7 @@ function lockLikeUpdate(table: string, index: number): UpdateCommand {
   });
 }
 
-/** The shape of set-value's record: a transaction of two updates, on scratch items. */
+/** Builds a transaction shaped like set-value's record: two updates, on scratch items. */
 function recordLikeTransaction(table: string, index: number): TransactWriteCommand {
   const setAt = new Date().toISOString();
   return new TransactWriteCommand({

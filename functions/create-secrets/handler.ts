@@ -4,8 +4,8 @@ import { mapWithConcurrency } from '../../shared/concurrency.ts';
 import { createHandler } from '../../shared/handler.ts';
 import { parseManifest } from '../../shared/manifest/parse.ts';
 import { readAcceptedManifest } from '../../shared/manifest-source.ts';
-import { planSecrets } from '../../shared/secret-plan.ts';
-import { applySecretAction, listProjectSecrets } from '../../shared/secrets-manager.ts';
+import { planSecrets, type SecretAction } from '../../shared/secret-plan.ts';
+import { applySecretAction, listProjectSecrets, type SecretOutcome } from '../../shared/secrets-manager.ts';
 import { StatusStore } from '../../shared/status-store.ts';
 import { manifestStepSchema } from '../../shared/workflow.ts';
 
@@ -49,6 +49,7 @@ export const handler = createHandler(
     const outcomes = await mapWithConcurrency(actions, SECRET_CALLS_IN_FLIGHT, (action) =>
       applySecretAction(secretsManager, input.projectId, action, settings),
     );
+    await retryTransientFailures(actions, outcomes, (action) => applySecretAction(secretsManager, input.projectId, action, settings));
     const updates = outcomes.flatMap((outcome) => (outcome.update ? [outcome.update] : []));
     await store.writeSecrets(input.projectId, input.execution, updates);
 
@@ -62,3 +63,30 @@ export const handler = createHandler(
   },
   { logKeys: (input) => ({ projectId: input.projectId, execution: input.execution }) },
 );
+
+/**
+ * Rounds after the SDK's own retries for secrets that failed with a transient error: the SDK
+ * stops retrying early once its shared retry quota is spent, which a burst of throttling over
+ * many secrets does. Every action is safe to repeat (see secrets-manager.ts).
+ */
+const RETRY_ROUNDS = 3;
+const RETRY_BASE_DELAY_MS = 1_000;
+
+async function retryTransientFailures(
+  actions: SecretAction[],
+  outcomes: SecretOutcome[],
+  apply: (action: SecretAction) => Promise<SecretOutcome>,
+): Promise<void> {
+  for (let round = 0; round < RETRY_ROUNDS; round++) {
+    const failed = outcomes.flatMap((outcome, index) => (outcome.update?.errorCode === 'TransientAwsError' ? [index] : []));
+    if (failed.length === 0) return;
+
+    // Full jitter, so that projects retrying at the same time spread out.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * RETRY_BASE_DELAY_MS * 2 ** round));
+    const retried = await mapWithConcurrency(failed, SECRET_CALLS_IN_FLIGHT, (index) => apply(actions[index] as SecretAction));
+    failed.forEach((index, position) => {
+      outcomes[index] = retried[position] as SecretOutcome;
+    });
+  }
+}
+

@@ -1,2 +1,0 @@
-import { measureBundles } from './cases/bundles.ts';
-console.log(await measureBundles(3));
