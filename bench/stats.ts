@@ -11,7 +11,7 @@ export interface Summary {
 export function summarize(samples: number[]): Summary {
   if (samples.length === 0) throw new Error('cannot summarize zero samples');
   const sorted = [...samples].sort((a, b) => a - b);
-  return { median: percentile(sorted, 50), min: sorted[0] as number, max: sorted.at(-1) as number, samples: samples.map(round) };
+  return { median: percentile(sorted, 50), min: round(sorted[0] as number), max: round(sorted.at(-1) as number), samples: samples.map(round) };
 }
 
 /**
@@ -34,7 +34,7 @@ export function summarizeCounts(runs: Array<Record<string, number>>): Record<str
   return Object.fromEntries(keys.map((key) => [key, summarize(runs.map((counts) => counts[key] ?? 0))]));
 }
 
-/** Rounds to 0.01, which is finer than any timer the benchmark reads. */
+/** Rounds to two decimals, so that the JSON stays readable. */
 export function round(value: number): number {
   return Math.round(value * 100) / 100;
 }

@@ -9,14 +9,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
  * One client per AWS service, created once per Lambda container. Endpoint, region and
  * credentials come from the environment (AWS_ENDPOINT_URL on the local stack), so nothing here
  * differs between AWS and local. The SDK retries throttling and 5xx with exponential backoff and
- * jitter, and timeouts too. A retried write whose first answer was lost is harmless: CreateSecret
+ * jitter, and timeouts too. A retried write whose first response was lost is harmless: CreateSecret
  * carries an idempotency token and the other writes either repeat the same change or are checked
  * by their callers. Five attempts ride out a short burst before the step's own Retry takes over.
  */
 const common = {
   maxAttempts: 5,
-  // Without a request timeout a call whose answer never comes would hang until the Lambda times
-  // out. Every call here answers in well under a second when AWS is healthy. SDK 3.1178 only
+  // Without a request timeout a call whose response never comes would hang until the Lambda times
+  // out. Every call here returns in well under a second when AWS is healthy. SDK 3.1178 only
   // warns about a request timeout unless throwOnRequestTimeout is set. No connection timeout:
   // it also counts the wait for a free socket, which the local stack's many in-process
   // invocations sharing one client would exceed.

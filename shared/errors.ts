@@ -122,7 +122,7 @@ export function isTransientAwsError(error: unknown): boolean {
   return code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'EPIPE' || code === 'ETIMEDOUT';
 }
 
-/** The code and message recorded for a failure; unknown errors keep their AWS name only. */
+/** Describes a failure as the code and message to record. Unknown errors keep their AWS name. */
 export function describeFailure(error: unknown): { code: string; message: string } {
   if (error instanceof NeptuneError) return { code: error.code, message: error.message };
   if (isTransientAwsError(error)) {

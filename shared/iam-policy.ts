@@ -57,7 +57,7 @@ export function buildSecretsPolicy(secretArns: string[], options: PolicyOptions)
   return document;
 }
 
-/** The size IAM counts against the quota: the document without whitespace. */
+/** Measures the document as IAM counts it against the quota: without whitespace. */
 export function policySize(document: PolicyDocument): number {
   return JSON.stringify(document).length;
 }

@@ -3,7 +3,7 @@ import type { SecretRecord } from './status-store.ts';
 
 /**
  * Decides what to do with each secret of a project, from plain data: the names the manifest
- * declares, the secrets Secrets Manager holds under the project's names, and the status records.
+ * declares, the secrets Secrets Manager has under the project's names, and the status records.
  * The AWS calls that carry out the plan live in secrets-manager.ts.
  */
 
@@ -12,7 +12,7 @@ export const TAG_NAME = 'neptune:name';
 export const TAG_MANAGED_BY = 'neptune:managed-by';
 export const MANAGED_BY = 'neptune-secrets';
 
-/** What Secrets Manager reports about one secret under one of our physical names. */
+/** Secrets Manager's description of one secret under one of our physical names. */
 export interface ObservedSecret {
   name: string;
   arn: string;
@@ -50,7 +50,7 @@ export function secretTags(projectId: string, logicalName: string): Array<{ Key:
   ];
 }
 
-/** Decides the action for one declared secret, given what Secrets Manager holds under its name. */
+/** Decides the action for one declared secret, given the secret Secrets Manager has under its name. */
 export function decideDeclared(
   projectId: string,
   logicalName: string,

@@ -30,8 +30,8 @@ export interface SecretOutcome {
 
 /**
  * Lists the secrets, live or scheduled for deletion, whose names belong to the project. The name
- * filter only narrows the listing; each name is checked exactly, so a project never sees another
- * project's secret even if the filter matched more.
+ * filter (a case-sensitive prefix) only narrows the listing. Each name is then checked exactly,
+ * so the list never contains another project's secret.
  */
 export async function listProjectSecrets(client: SecretsManagerClient, projectId: string): Promise<ObservedSecret[]> {
   const observed: ObservedSecret[] = [];
@@ -96,7 +96,7 @@ async function apply(
       try {
         await client.send(new RestoreSecretCommand({ SecretId: action.arn }));
       } catch (error) {
-        // An earlier attempt whose answer was lost may have restored it already.
+        // An earlier attempt whose response was lost may have restored it already.
         if ((error as Error).name !== 'InvalidRequestException' || (await describe(client, action.arn)).deletedDate) throw error;
       }
       return outcome({ name: logicalName, status: 'Provisioning', awsId: physicalName, arn: action.arn }, true);
@@ -122,7 +122,7 @@ async function apply(
         );
         deletionDate = response.DeletionDate ?? new Date(Date.now() + settings.recoveryWindowDays * DAY_MS);
       } catch (error) {
-        // An earlier attempt whose answer was lost may have scheduled it already; AWS then
+        // An earlier attempt whose response was lost may have scheduled it already, and AWS then
         // rejects the repeat as InvalidRequestException.
         if ((error as Error).name !== 'InvalidRequestException') throw error;
         const deletedDate = (await describe(client, action.arn)).deletedDate;

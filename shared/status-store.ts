@@ -123,7 +123,7 @@ export class StatusStore {
 
   /**
    * Takes the project's lease for an execution, or renews it if the execution holds it. Only one
-   * execution per project changes secrets, grants and status at a time; the others wait, so the
+   * execution per project changes secrets, grants and status at a time. The others wait, so the
    * last one to run reads the newest manifest.
    */
   async acquireLease(projectId: string, execution: string, now = Date.now()): Promise<ProjectRecord> {

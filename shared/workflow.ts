@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isProjectId } from './naming.ts';
 
 /**
- * The data that passes between the workflow's states. It holds ids and counts only, never a
+ * The data that passes between the workflow's states. It contains ids and counts only, never a
  * list of secrets, so its size does not grow with the manifest.
  */
 

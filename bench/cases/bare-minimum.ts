@@ -53,8 +53,9 @@ export async function bareMinimumOnce(stack: BenchStack, projectId: string, secr
     return response.ARN as string;
   });
 
-  // NOTE: above about 110 secrets this document exceeds IAM's 10,240-character quota. moto 5.2
-  // does not enforce the quota, so the write still succeeds here, while AWS would reject it.
+  // NOTE: above roughly 100 to 120 secrets, depending on name lengths, this document exceeds
+  // IAM's 10,240-character quota. moto 5.2.1 does not enforce the quota, so the write succeeds
+  // here, where AWS would reject it.
   const policy = buildSecretsPolicy(arns, { region: stack.region });
   await stack.iam.send(new PutRolePolicyCommand({ RoleName: role, PolicyName: POLICY_NAME, PolicyDocument: JSON.stringify(policy) }));
 

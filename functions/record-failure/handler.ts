@@ -21,7 +21,7 @@ export const handler = createHandler(
       await store.renewLease(input.projectId, input.execution);
     } catch (error) {
       if (!(error instanceof LeaseLostError)) throw error;
-      logger.warn('failure not recorded; another execution holds the project', { error: input.failure.Error });
+      logger.warn('failure not recorded because another execution holds the project lease', { error: input.failure.Error });
       return { recorded: false };
     }
     const view = await store.readProject(input.projectId);

@@ -45,7 +45,7 @@ export function parseManifest(bytes: Uint8Array | string): Manifest {
   throw new ManifestInvalidError(problems);
 }
 
-/** A missing field has no position of its own, so point at the object that lacks it. */
+/** Finds the position of the nearest enclosing value, because a missing field has none of its own. */
 function nearestPosition(positions: Map<string, { line: number; column: number }>, path: string) {
   let parent = path;
   while (parent.length > 1) {

@@ -7,7 +7,7 @@ import { LOGICAL_NAME_MAX_LENGTH, LOGICAL_NAME_PATTERN } from '../naming.ts';
  * published JSON Schema (schemas/neptune.schema.json) all come from this one definition.
  */
 
-/** The most secrets one manifest may declare. The state machine passes only counts between
+/** The maximum number of secrets one manifest may declare. The state machine passes only counts between
  * states, so this bounds the work of one step, not the payload size. */
 export const MAX_SECRETS_PER_MANIFEST = 1000;
 

@@ -54,6 +54,7 @@ const execFileAsync = promisify(execFile);
 /** Runs the AWS CLI against the gateway with static credentials and no user configuration. */
 async function awsCli(...args: string[]): Promise<unknown> {
   const { stdout } = await execFileAsync('aws', ['--endpoint-url', endpoint, '--output', 'json', ...args], {
+    maxBuffer: 64 * 1024 * 1024,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -180,7 +181,7 @@ describe.skipIf(!hasAwsCli)('gateway routing with the AWS CLI', () => {
   it('serves S3, DynamoDB, Secrets Manager, STS, Lambda and Step Functions', async () => {
     const buckets = (await awsCli('s3api', 'list-buckets')) as { Buckets: Array<{ Name: string }> };
     const table = (await awsCli('dynamodb', 'describe-table', '--table-name', stack.NEPTUNE_TABLE as string)) as { Table: { TableName: string } };
-    const secrets = (await awsCli('secretsmanager', 'list-secrets')) as { SecretList: unknown[] };
+    const secrets = (await awsCli('secretsmanager', 'list-secrets', '--max-items', '5')) as { SecretList: unknown[] };
     const identity = (await awsCli('sts', 'get-caller-identity')) as { Account: string };
     const functions = (await awsCli('lambda', 'list-functions')) as { Functions: Array<{ FunctionName: string }> };
     const machines = (await awsCli('stepfunctions', 'list-state-machines')) as { stateMachines: Array<{ name: string }> };

@@ -1,10 +1,13 @@
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
-import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { GetRoleCommand } from '@aws-sdk/client-iam';
+import { GetExecutionHistoryCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { describe, expect, it } from 'vitest';
 
+import { RoleNotFoundError } from '../../shared/errors.ts';
 import { MAX_SECRETS_PER_MANIFEST } from '../../shared/manifest/schema.ts';
 import { manifestKey, physicalName } from '../../shared/naming.ts';
 import { TAG_NAME, TAG_PROJECT } from '../../shared/secret-plan.ts';
+import { grantSecrets } from '../../shared/service-role.ts';
 import { isAllowed } from '../support/iam.ts';
 import {
   gatewayCalls,
@@ -46,6 +49,10 @@ describe('provisioning an uploaded manifest', () => {
 
     expect(view.project?.status).toBe('Available');
     expect(view.project?.name).toBe('my-app');
+    const { Role: role } = await stackClients().iam.send(new GetRoleCommand({ RoleName: `neptune-${projectId}` }));
+    expect(role?.Path).toBe('/neptune/');
+    expect(role?.PermissionsBoundary?.PermissionsBoundaryArn).toBe(stackEnv().NEPTUNE_ROLE_PERMISSIONS_BOUNDARY);
+    expect(decodeURIComponent(role?.AssumeRolePolicyDocument as string)).toContain('sts:AssumeRole');
     expect(view.secrets.map((secret) => secret.name).sort()).toEqual([...names].sort());
     const policy = await readRolePolicy(`neptune-${projectId}`);
     for (const secret of view.secrets) {
@@ -146,7 +153,19 @@ describe('provisioning an uploaded manifest', () => {
     expect(rejected.project?.last_rejection?.errors[0]).toMatchObject({ path: '$.resources', code: 'ManifestInvalid' });
     expect(rejected.project?.last_rejection?.errors[0]?.message).toContain(`at most ${MAX_SECRETS_PER_MANIFEST}`);
     expect(rejected.secrets.find((secret) => secret.name === 'ONE_MORE')).toBeUndefined();
+    expect(await largestStatePayload(projectId)).toBeLessThan(64 * 1024);
   }, 300_000);
+
+  it('records RoleNotFound when the role is missing and role creation is off', async () => {
+    const projectId = uniqueProjectId('norole');
+    const role = { roleName: `neptune-${projectId}`, rolePath: '/neptune/', createRoles: false, trustPolicy: '{}' };
+
+    const attempt = grantSecrets(stackClients().iam, projectId, [`arn:aws:secretsmanager:us-east-1:${ACCOUNT}:secret:neptune-${projectId}-A-abcdef`], role, { region: 'us-east-1' });
+
+    await expect(attempt).rejects.toBeInstanceOf(RoleNotFoundError);
+    await expect(attempt).rejects.toThrow(/NEPTUNE_CREATE_ROLES=false/);
+    expect(await readRolePolicy(role.roleName)).toBeUndefined();
+  });
 });
 
 describe('bad manifests', () => {
@@ -270,6 +289,22 @@ describe('the trigger', () => {
     expect((response.result as { started: string[] }).started).toHaveLength(1);
   });
 });
+
+/** The largest input or output, in bytes, of any state of the project's executions. */
+async function largestStatePayload(projectId: string): Promise<number> {
+  const { stepFunctions } = stackClients();
+  const listed = await stepFunctions.send(new ListExecutionsCommand({ stateMachineArn: stackEnv().NEPTUNE_STATE_MACHINE_ARN, maxResults: 1000 }));
+  let largest = 0;
+  for (const execution of (listed.executions ?? []).filter((candidate) => candidate.name?.startsWith(`${projectId}-`))) {
+    const history = await stepFunctions.send(new GetExecutionHistoryCommand({ executionArn: execution.executionArn, maxResults: 1000 }));
+    for (const event of history.events ?? []) {
+      const payloads = [event.stateEnteredEventDetails?.input, event.stateExitedEventDetails?.output];
+      for (const payload of payloads) largest = Math.max(largest, Buffer.byteLength(payload ?? ''));
+    }
+  }
+  expect(largest).toBeGreaterThan(0);
+  return largest;
+}
 
 function countOf(calls: Record<string, number>, key: string): number {
   return calls[key] ?? 0;
