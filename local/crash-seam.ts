@@ -1,8 +1,8 @@
 /**
  * The part of the fault-injection seam that makes a Lambda invocation crash midway. A crash
  * cannot come from moto, and an in-process handler cannot be killed, so the invocation runs in
- * an AsyncLocalStorage context: once it has made its allowed number of AWS calls, every further
- * call it makes fails before it leaves the process, as if the process had died, and the runtime
+ * an AsyncLocalStorage context. Once it has made its allowed number of AWS calls, every further
+ * call it makes fails before it leaves the process, as if the process had died. The runtime then
  * reports the invocation as Lambda reports a crashed one.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';

@@ -16,7 +16,7 @@ import {
   waitForUpload,
 } from '../support/stack.ts';
 
-/** The ARNs the role's policy grants, sorted. */
+/** Returns the ARNs the role's policy grants, sorted. */
 async function grantedArns(projectId: string): Promise<string[]> {
   const policy = (await readRolePolicy(`neptune-${projectId}`)) as { Statement: Array<{ Resource: string | string[] }> } | undefined;
   if (!policy) return [];
@@ -164,6 +164,24 @@ describe('events out of order, duplicated and overlapping', () => {
       }
     }
   });
+});
+
+describe('projects in parallel', () => {
+  it('provisions one project while another is stalled', async () => {
+    const stalled = uniqueProjectId('stall');
+    const other = uniqueProjectId('other');
+    // Two status writes of the stalled project get no response, so its run waits out two SDK
+    // request timeouts; moto cannot produce a call that never returns.
+    await setFaults([{ service: 'dynamodb', operation: 'UpdateItem', rate: 1, fault: 'timeout', target: stalled, count: 2 }]);
+    const stalledVersion = await uploadManifest(stalled, manifestOf(['SLOW']));
+
+    const otherView = await uploadAndWait(other, manifestOf(['QUICK']));
+
+    expect(otherView.project?.status).toBe('Available');
+    expect((await stackClients().store.readProject(stalled)).project?.manifest_version).toBeUndefined();
+    const stalledView = await waitForUpload(stalled, stalledVersion);
+    expect(stalledView.project?.status).toBe('Available');
+  }, 120_000);
 });
 
 describe('faults from AWS', () => {

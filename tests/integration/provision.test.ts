@@ -240,8 +240,8 @@ describe('the trigger', () => {
     const projectId = uniqueProjectId('dup');
     const version = await uploadManifest(projectId, manifestOf(['ONCE']));
     await waitForUpload(projectId, version);
-    // An event as AWS sends it, with a sequencer; the version id is one the real upload did not
-    // use, so this event starts an execution of its own the first time.
+    // An event as AWS sends it, with a sequencer. The real upload did not use this version id,
+    // so the event starts an execution of its own the first time.
     const event = s3Event(stackEnv().NEPTUNE_BUCKET as string, manifestKey(projectId), {
       versionId: `${version}-redelivered`,
       sequencer: '0055AED6DCD90281E5',
@@ -252,8 +252,8 @@ describe('the trigger', () => {
 
     expect(first.error).toBeUndefined();
     expect(second.error).toBeUndefined();
-    // Step Functions answers a repeated start of a running execution with that same execution,
-    // and refuses one of a finished execution; either way the second delivery starts nothing new.
+    // Step Functions returns the running execution for a repeated start, and rejects a repeated
+    // start of a finished one. Either way the second delivery starts nothing new.
     const firstStarted = (first.result as { started: string[] }).started;
     const secondStarted = (second.result as { started: string[] }).started;
     expect(firstStarted).toHaveLength(1);
@@ -290,7 +290,7 @@ describe('the trigger', () => {
   });
 });
 
-/** The largest input or output, in bytes, of any state of the project's executions. */
+/** Measures the largest input or output, in bytes, of any state of the project's executions. */
 async function largestStatePayload(projectId: string): Promise<number> {
   const { stepFunctions } = stackClients();
   const listed = await stepFunctions.send(new ListExecutionsCommand({ stateMachineArn: stackEnv().NEPTUNE_STATE_MACHINE_ARN, maxResults: 1000 }));

@@ -17,7 +17,7 @@ import { manifestKey } from '../../shared/naming.ts';
  * real AWS SDK clients pointed at it, and helpers to upload a manifest and wait for its outcome.
  */
 
-/** The variables of the test stack's env file, which tests/global-setup.ts provides. */
+/** Returns the variables of the test stack's env file, which tests/global-setup.ts provides. */
 export function stackEnv(): Record<string, string> {
   return inject('localStack');
 }
@@ -45,7 +45,7 @@ export function stackClients() {
   };
 }
 
-/** A project id no other test uses: lowercase letters and digits, as the naming rules require. */
+/** Makes a project id no other test uses: lowercase letters and digits, as the naming rules require. */
 export function uniqueProjectId(prefix: string): string {
   return `${prefix}${Date.now().toString(36)}${randomInt(1e6).toString(36)}`.slice(0, 32);
 }
