@@ -80,7 +80,7 @@ export async function bareMinimumOnce(stack: BenchStack, projectId: string, secr
 
   const updates = names.map((name, index) => ({ name, status: 'Available' as const, awsId: physicalName(projectId, name), arn: arns[index] }));
   const writesStartedAt = performance.now();
-  await stack.store.writeSecrets(projectId, 'bare-minimum', updates);
+  await stack.store.writeSecrets(projectId, 'bare-minimum', updates, []);
   const pipelineStatusWriteMs = performance.now() - writesStartedAt;
 
   return { secrets, wallMs, calls, pipelineStatusWriteMs };

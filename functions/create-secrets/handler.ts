@@ -51,7 +51,7 @@ export const handler = createHandler(
     );
     await retryTransientFailures(actions, outcomes, (action) => applySecretAction(secretsManager, input.projectId, action, settings));
     const updates = outcomes.flatMap((outcome) => (outcome.update ? [outcome.update] : []));
-    await store.writeSecrets(input.projectId, input.execution, updates);
+    await store.writeSecrets(input.projectId, input.execution, updates, view.secrets);
 
     const counts: Record<string, number> = { declared: declaredNames.length, written: updates.length, failed: 0 };
     for (const outcome of outcomes) {

@@ -33,7 +33,7 @@ export const handler = createHandler(
       .map((secret) => ({ name: secret.name, status: 'Failed', awsId: secret.aws_id, arn: secret.arn, errorCode: code, errorMessage: message }));
 
     try {
-      await store.writeSecrets(input.projectId, input.execution, updates);
+      await store.writeSecrets(input.projectId, input.execution, updates, view.secrets);
       await store.writeProject(
         input.projectId,
         input.execution,

@@ -33,7 +33,7 @@ export const handler = createHandler(
             }
           : { name: secret.name, status: 'Available', awsId: secret.aws_id, arn: secret.arn },
       );
-    await store.writeSecrets(input.projectId, input.execution, updates);
+    await store.writeSecrets(input.projectId, input.execution, updates, view.secrets);
 
     const updated = new Map(updates.map((update) => [update.name, update]));
     const summary = { available: 0, failed: 0, pendingDeletion: 0 };

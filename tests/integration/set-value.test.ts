@@ -345,9 +345,12 @@ describe('set-value and provisioning', () => {
     const view = await uploadAndWait(projectId, manifestOf(['API_KEY', 'ADDED_KEY']));
     const { store } = stackClients();
     await store.acquireLease(projectId, 'svkeep-test-execution');
-    await store.writeSecrets(projectId, 'svkeep-test-execution', [
-      { name: 'API_KEY', status: 'Available', awsId: before?.aws_id as string, arn: before?.arn },
-    ]);
+    await store.writeSecrets(
+      projectId,
+      'svkeep-test-execution',
+      [{ name: 'API_KEY', status: 'Available', awsId: before?.aws_id as string, arn: before?.arn }],
+      (await store.readProject(projectId)).secrets,
+    );
     await store.writeProject(projectId, 'svkeep-test-execution', { status: 'Available' }, { release: true });
 
     const after = await secretRecord(projectId, 'API_KEY');

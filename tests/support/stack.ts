@@ -33,7 +33,7 @@ export function clientConfig() {
 
 export function stackClients() {
   const config = clientConfig();
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(config));
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(config), { marshallOptions: { removeUndefinedValues: true } });
   return {
     s3: new S3Client({ ...config, forcePathStyle: true }),
     secretsManager: new SecretsManagerClient(config),
