@@ -46,8 +46,9 @@ export async function grantSecrets(
     );
   }
 
-  const created = await ensureRole(iam, projectId, role, document !== undefined);
-  const current = created ? undefined : await readPolicy(iam, role.roleName);
+  // Both reads at once: for a missing role, GetRolePolicy fails with NoSuchEntity too.
+  const [exists, current] = await Promise.all([roleExists(iam, role.roleName), readPolicy(iam, role.roleName)]);
+  const created = exists ? false : await createRole(iam, projectId, role, document !== undefined);
   if (samePolicy(current, document)) return { roleName: role.roleName, changed: created, granted: secretArns.length };
 
   if (document) {
@@ -60,14 +61,18 @@ export async function grantSecrets(
   return { roleName: role.roleName, changed: true, granted: secretArns.length };
 }
 
-/** Returns true when it created the role. A missing role is only an error if there is something to grant. */
-async function ensureRole(iam: IAMClient, projectId: string, role: RoleSettings, needed: boolean): Promise<boolean> {
+async function roleExists(iam: IAMClient, roleName: string): Promise<boolean> {
   try {
-    await iam.send(new GetRoleCommand({ RoleName: role.roleName }));
-    return false;
+    await iam.send(new GetRoleCommand({ RoleName: roleName }));
+    return true;
   } catch (error) {
-    if (!(error instanceof NoSuchEntityException)) throw error;
+    if (error instanceof NoSuchEntityException) return false;
+    throw error;
   }
+}
+
+/** Creates the missing role and returns true, or returns false when nothing is to be granted. */
+async function createRole(iam: IAMClient, projectId: string, role: RoleSettings, needed: boolean): Promise<boolean> {
   if (!needed) return false;
   if (!role.createRoles) {
     throw new RoleNotFoundError(

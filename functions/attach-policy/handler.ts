@@ -22,9 +22,8 @@ export const handler = createHandler(
     const config = loadConfig();
     const { iam, dynamo } = awsClients();
     const store = new StatusStore(dynamo, config.NEPTUNE_TABLE);
-    await store.renewLease(input.projectId, input.execution);
-
-    const view = await store.readProject(input.projectId);
+    // The read goes out together with the lease renewal; nothing is written before both return.
+    const [, view] = await Promise.all([store.renewLease(input.projectId, input.execution), store.readProject(input.projectId)]);
     const secretArns = view.secrets
       .filter((secret) => (secret.status === 'Available' || secret.status === 'Provisioning') && secret.arn)
       .map((secret) => secret.arn as string);

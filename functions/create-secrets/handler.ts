@@ -29,20 +29,15 @@ export const handler = createHandler(
     const config = loadConfig();
     const { s3, secretsManager, dynamo } = awsClients();
     const store = new StatusStore(dynamo, config.NEPTUNE_TABLE);
-    await store.renewLease(input.projectId, input.execution);
 
-    const bytes = await readAcceptedManifest(s3, {
-      bucket: input.bucket,
-      key: input.key,
-      versionId: input.manifest.versionId,
-      etag: input.manifest.etag,
-    });
-    const declaredNames = parseManifest(bytes).resources.map((resource) => resource.name);
-
-    const [observed, view] = await Promise.all([
+    // Reads go out together with the lease renewal; nothing is written before the lease is confirmed.
+    const [, bytes, observed, view] = await Promise.all([
+      store.renewLease(input.projectId, input.execution),
+      readAcceptedManifest(s3, { bucket: input.bucket, key: input.key, versionId: input.manifest.versionId, etag: input.manifest.etag }),
       listProjectSecrets(secretsManager, input.projectId),
       store.readProject(input.projectId),
     ]);
+    const declaredNames = parseManifest(bytes).resources.map((resource) => resource.name);
     const actions = planSecrets(input.projectId, declaredNames, observed, view.secrets);
 
     const settings = { recoveryWindowDays: config.NEPTUNE_RECOVERY_WINDOW_DAYS, kmsKeyId: config.NEPTUNE_KMS_KEY_ID };

@@ -15,8 +15,8 @@ export const handler = createHandler(
   async (input, { logger }) => {
     const config = loadConfig();
     const store = new StatusStore(awsClients().dynamo, config.NEPTUNE_TABLE);
-    await store.renewLease(input.projectId, input.execution);
-    const view = await store.readProject(input.projectId);
+    // The read goes out together with the lease renewal; nothing is written before both return.
+    const [, view] = await Promise.all([store.renewLease(input.projectId, input.execution), store.readProject(input.projectId)]);
     const grantFailed = input.policy.errorCode !== undefined;
 
     const updates: SecretStatusUpdate[] = view.secrets
