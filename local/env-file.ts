@@ -2,7 +2,7 @@
  * The stack's env file: `export KEY='value'` lines that a POSIX shell can `source`, written only
  * once the stack accepts uploads, so its existence means "ready".
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export function writeEnvFile(file: string, variables: Record<string, string>): void {
@@ -17,6 +17,17 @@ export function writeEnvFile(file: string, variables: Record<string, string>): v
 
 export function removeEnvFile(file: string): void {
   rmSync(file, { force: true });
+}
+
+/** Removes the env file only if it still names this endpoint, so another stack's file stays. */
+export function removeOwnEnvFile(file: string, endpoint: string): void {
+  if (readEndpoint(file) === endpoint) removeEnvFile(file);
+}
+
+/** Returns the endpoint an existing env file names, or undefined when there is no such file. */
+export function readEndpoint(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  return parseEnvFile(readFileSync(file, 'utf8')).AWS_ENDPOINT_URL;
 }
 
 /** Parses the lines `writeEnvFile` writes; other lines are ignored. */

@@ -24,3 +24,7 @@ export class GatewayStartError extends Error {
 export class MotoStartError extends Error {
   override name = 'MotoStartError';
 }
+
+export class StackAlreadyRunningError extends Error {
+  override name = 'StackAlreadyRunningError';
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { DefinitionError, EnvironmentConflictError, GatewayStartError, MotoStartError } from './errors.ts';
+import { DefinitionError, EnvironmentConflictError, GatewayStartError, MotoStartError, StackAlreadyRunningError } from './errors.ts';
 import { ExampleFailedError, printUsage, runExample } from './example.ts';
 import { parseFaultRules, type FaultRule } from './faults.ts';
 import { DEFAULT_ENV_FILE, DEFAULT_FAULT_SEED, DEFAULT_PORT, REPOSITORY_ROOT, startLocalStack } from './stack.ts';
@@ -128,7 +128,15 @@ function parseFaultsVariable(value: string | undefined): FaultRule[] {
   }
 }
 
-const EXPECTED_ERRORS = [UsageError, DefinitionError, EnvironmentConflictError, GatewayStartError, MotoStartError, ExampleFailedError];
+const EXPECTED_ERRORS = [
+  UsageError,
+  DefinitionError,
+  EnvironmentConflictError,
+  GatewayStartError,
+  MotoStartError,
+  StackAlreadyRunningError,
+  ExampleFailedError,
+];
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
   main().catch((error: unknown) => {

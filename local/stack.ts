@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { awsClients } from '../shared/clients.ts';
 import { installCrashSeam } from './crash-seam.ts';
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, loadDefinitions, type StackDefinitions } from './definitions.ts';
-import { removeEnvFile, writeEnvFile } from './env-file.ts';
+import { StackAlreadyRunningError } from './errors.ts';
+import { readEndpoint, removeEnvFile, removeOwnEnvFile, writeEnvFile } from './env-file.ts';
 import { FaultInjector, type FaultRule } from './faults.ts';
 import { startGateway } from './gateway.ts';
 import { applySharedEnvironment, LambdaRuntime } from './lambda-runtime.ts';
@@ -57,13 +58,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const accountId = process.env.MOTO_ACCOUNT_ID ?? DEFAULT_ACCOUNT_ID;
   const envFile = path.resolve(options.envFile ?? DEFAULT_ENV_FILE);
 
-  // A file left by a stack that was killed would claim readiness for a stack that is not running.
-  removeEnvFile(envFile);
+  // A file left by a stack that was killed would claim readiness for a stack that is not running,
+  // but the file of a stack that still runs belongs to that stack.
+  const existingEndpoint = readEndpoint(envFile);
+  if (existingEndpoint !== undefined) {
+    if (await isLocalStackRunning(existingEndpoint)) {
+      throw new StackAlreadyRunningError(
+        `a local stack is already running at ${existingEndpoint} (${path.relative(process.cwd(), envFile) || envFile}); ` +
+          'use it, stop it first, or give this stack another env file with NEPTUNE_LOCAL_ENV_FILE',
+      );
+    }
+    removeEnvFile(envFile);
+  }
 
   const definitions = loadDefinitions({ serviceDir: options.serviceDir ?? REPOSITORY_ROOT, region, accountId });
   const stoppers: Array<() => Promise<void>> = [];
+  let ownEndpoint: string | undefined;
   const stopAll = async () => {
-    removeEnvFile(envFile);
+    if (ownEndpoint !== undefined) removeOwnEnvFile(envFile, ownEndpoint);
     for (const stop of stoppers.reverse()) await stop();
     stoppers.length = 0;
   };
@@ -95,6 +107,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const env = stackEnvironment(definitions, gateway.endpoint, sharedEnvironment);
     writeEnvFile(envFile, env);
+    ownEndpoint = gateway.endpoint;
     logger.info('ready', { endpoint: gateway.endpoint, envFile: path.relative(process.cwd(), envFile) || envFile });
 
     let stopping: Promise<void> | undefined;
@@ -157,4 +170,16 @@ export function upperSnakeCase(key: string): string {
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/[^A-Za-z0-9]+/g, '_')
     .toUpperCase();
+}
+
+/** Asks the gateway named in an env file whether it still runs; it only ever listens on loopback. */
+async function isLocalStackRunning(endpoint: string): Promise<boolean> {
+  const host = URL.canParse(endpoint) ? new URL(endpoint).hostname : '';
+  if (host !== '127.0.0.1' && host !== 'localhost') return false;
+  try {
+    const response = await fetch(`${endpoint}/_neptune/health`, { signal: AbortSignal.timeout(1_000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
 }
