@@ -4,13 +4,13 @@ import { inspect } from 'node:util';
 import { CreateSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { GetExecutionHistoryCommand, paginateListExecutions } from '@aws-sdk/client-sfn';
 import { paginateScan } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { setAwsClients } from '../../shared/clients.ts';
 import { physicalName } from '../../shared/naming.ts';
 import { MAX_SECRET_VALUE_BYTES } from '../../shared/secret-value.ts';
 import { manifestOf, setFaults, stackClients, stackEnv, uniqueProjectId, uploadAndWait } from '../support/stack.ts';
+import { testLambdaContext } from '../support/lambda-context.ts';
 
 /**
  * Sends a random canary value through the set-value handler on the success path and on every
@@ -31,24 +31,6 @@ interface Capture {
   output: string;
   response?: unknown;
   error?: unknown;
-}
-
-function lambdaContext(): Context {
-  const started = Date.now();
-  return {
-    awsRequestId: randomUUID(),
-    functionName: 'neptune-secrets-test-setValue',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:neptune-secrets-test-setValue',
-    memoryLimitInMB: '512',
-    logGroupName: '/aws/lambda/neptune-secrets-test-setValue',
-    logStreamName: 'test',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, started + 30_000 - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 /** Runs the handler while recording every write to stdout, stderr and the console. */
@@ -74,7 +56,7 @@ async function captureRun(event: unknown): Promise<Capture> {
 
   const capture: Capture = { output: '' };
   try {
-    capture.response = await handler(event, lambdaContext());
+    capture.response = await handler(event, testLambdaContext());
   } catch (error) {
     capture.error = error;
   } finally {

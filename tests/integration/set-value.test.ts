@@ -12,7 +12,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { handler as setValueHandler } from '../../functions/set-value/handler.ts';
@@ -30,6 +29,7 @@ import {
   uploadManifest,
   waitForUpload,
 } from '../support/stack.ts';
+import { testLambdaContext } from '../support/lambda-context.ts';
 
 const SET_VALUE = 'NEPTUNE_SET_VALUE_FUNCTION';
 
@@ -63,25 +63,6 @@ async function currentValue(projectId: string, logicalName: string) {
 async function secretRecord(projectId: string, logicalName: string) {
   const view = await stackClients().store.readProject(projectId);
   return view.secrets.find((secret) => secret.name === logicalName);
-}
-
-/** A Lambda context for running the handler in this process, with the function's 30-second timeout. */
-function inProcessContext(): Context {
-  const started = Date.now();
-  return {
-    awsRequestId: randomUUID(),
-    functionName: 'set-value-test',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:set-value-test',
-    memoryLimitInMB: '512',
-    logGroupName: '/aws/lambda/set-value-test',
-    logStreamName: 'test',
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => Math.max(0, started + 30_000 - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }
 
 /** Clients like the deployed function's, except that they record each call's client and command. */
@@ -322,7 +303,7 @@ describe('set-value', () => {
     Object.assign(process.env, stackEnv());
     setAwsClients(countingClients(calls));
 
-    const result = await setValueHandler({ project: projectId, name: 'API_KEY', value: `counted-${randomUUID()}` }, inProcessContext());
+    const result = await setValueHandler({ project: projectId, name: 'API_KEY', value: `counted-${randomUUID()}` }, testLambdaContext());
 
     expect(result.redeploy_required).toBe(true);
     expect(calls).toEqual([
