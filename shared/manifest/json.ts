@@ -82,11 +82,14 @@ class Parser {
       return result;
     }
 
+    let commaPosition: Position | undefined;
     for (;;) {
       this.skipWhitespace();
+      if (this.text[this.index] === '}' && commaPosition) {
+        this.failAt(path, commaPosition, 'trailing comma before "}"; JSON allows no comma after the last property');
+      }
       if (this.text[this.index] !== '"') {
-        const hint = this.text[this.index] === '}' ? ' (a trailing comma is not allowed in JSON)' : '';
-        this.fail(path, `unexpected ${this.describeNext()}; expected a property name in double quotes${hint}`);
+        this.fail(path, `unexpected ${this.describeNext()}; expected a property name in double quotes`);
       }
       const keyPosition = this.position();
       const key = this.parseString(path);
@@ -113,6 +116,7 @@ class Parser {
       });
 
       this.skipWhitespace();
+      commaPosition = this.position();
       const separator = this.text[this.index];
       this.index++;
       if (separator === '}') return result;
@@ -132,13 +136,15 @@ class Parser {
       return result;
     }
 
+    let commaPosition: Position | undefined;
     for (;;) {
       this.skipWhitespace();
-      if (this.text[this.index] === ']') {
-        this.fail(path, 'unexpected "]"; a trailing comma is not allowed in JSON');
+      if (this.text[this.index] === ']' && commaPosition) {
+        this.failAt(path, commaPosition, 'trailing comma before "]"; JSON allows no comma after the last element');
       }
       result.push(this.parseValue(childPath(path, result.length)));
       this.skipWhitespace();
+      commaPosition = this.position();
       const separator = this.text[this.index];
       this.index++;
       if (separator === ']') return result;

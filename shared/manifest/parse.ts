@@ -1,6 +1,6 @@
 import { ManifestInvalidError, ManifestTooLargeError, type ManifestProblem } from '../errors.ts';
 import { childPath, JsonSyntaxError, parseJson } from './json.ts';
-import { MAX_MANIFEST_BYTES, manifestSchema, type Manifest } from './schema.ts';
+import { duplicateNames, MAX_MANIFEST_BYTES, manifestSchema, type Manifest } from './schema.ts';
 
 const UTF8_BOM = '\uFEFF';
 
@@ -37,11 +37,26 @@ export function parseManifest(bytes: Uint8Array | string): Manifest {
   const result = manifestSchema.safeParse(parsed.value);
   if (result.success) return result.data;
 
-  const problems: ManifestProblem[] = result.error.issues.map((issue) => {
-    const path = issue.path.reduce<string>((parent, key) => childPath(parent, key as string | number), '$');
-    const position = parsed.positions.get(path) ?? nearestPosition(parsed.positions, path);
-    return { path, message: issue.message, ...position };
+  const problem = (path: string, message: string): ManifestProblem => ({
+    path,
+    message,
+    ...(parsed.positions.get(path) ?? nearestPosition(parsed.positions, path)),
   });
+  const problems = result.error.issues.map((issue) =>
+    problem(issue.path.reduce<string>((parent, key) => childPath(parent, key as string | number), '$'), issue.message),
+  );
+
+  // zod skips the duplicate check when another rule fails, so run it here too: one upload then
+  // reports every problem.
+  const resources = (parsed.value as { resources?: unknown } | null)?.resources;
+  if (Array.isArray(resources)) {
+    for (const duplicate of duplicateNames(resources)) {
+      const path = `$.resources[${duplicate.index}].name`;
+      if (!problems.some((existing) => existing.path === path && existing.message === duplicate.message)) {
+        problems.push(problem(path, duplicate.message));
+      }
+    }
+  }
   throw new ManifestInvalidError(problems);
 }
 

@@ -60,27 +60,40 @@ export const manifestSchema = z
     { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((key) => `"${key}"`).join(', ')}` : 'must be a JSON object') },
   )
   .superRefine((manifest, context) => {
-    // Names that differ only in case are duplicates: see LOGICAL_NAME_PATTERN in naming.ts.
-    const firstIndexByName = new Map<string, number>();
-    manifest.resources.forEach((resource, index) => {
-      const folded = resource.name.toUpperCase();
-      const first = firstIndexByName.get(folded);
-      if (first === undefined) {
-        firstIndexByName.set(folded, index);
-        return;
-      }
-      const firstName = manifest.resources[first]?.name;
-      const sameSpelling = firstName === resource.name;
-      context.addIssue({
-        code: 'custom',
-        path: ['resources', index, 'name'],
-        message: sameSpelling
-          ? `duplicate name "${resource.name}"; it is already declared at $.resources[${first}]`
-          : `name "${resource.name}" differs only in case from "${firstName}" at $.resources[${first}]; names must be unique regardless of case`,
-      });
-    });
+    for (const duplicate of duplicateNames(manifest.resources)) {
+      context.addIssue({ code: 'custom', path: ['resources', duplicate.index, 'name'], message: duplicate.message });
+    }
   })
   .describe('neptune.json: the resources a Neptune service declares.');
 
 export type Manifest = z.output<typeof manifestSchema>;
 export type SecretResource = z.output<typeof secretResourceSchema>;
+
+/**
+ * Finds resources whose name repeats an earlier one, ignoring case (see LOGICAL_NAME_PATTERN in
+ * naming.ts). Takes unvalidated entries too, so duplicates are reported alongside other errors.
+ */
+export function duplicateNames(resources: readonly unknown[]): Array<{ index: number; message: string }> {
+  const duplicates: Array<{ index: number; message: string }> = [];
+  const firstIndexByName = new Map<string, number>();
+  const names = resources.map((resource) => (resource as { name?: unknown } | null)?.name);
+
+  names.forEach((name, index) => {
+    if (typeof name !== 'string') return;
+    const folded = name.toUpperCase();
+    const first = firstIndexByName.get(folded);
+    if (first === undefined) {
+      firstIndexByName.set(folded, index);
+      return;
+    }
+    const firstName = names[first] as string;
+    duplicates.push({
+      index,
+      message:
+        firstName === name
+          ? `duplicate name "${name}"; it is already declared at $.resources[${first}]`
+          : `name "${name}" differs only in case from "${firstName}" at $.resources[${first}]; names must be unique regardless of case`,
+    });
+  });
+  return duplicates;
+}

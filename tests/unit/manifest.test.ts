@@ -33,6 +33,25 @@ function onlyProblemOf(input: Uint8Array | string): ManifestProblem {
 }
 
 describe('parseManifest', () => {
+  it('reports duplicate names alongside other errors', () => {
+    // Prepare
+    const text = JSON.stringify({
+      kind: 'Service',
+      name: 'my-app',
+      resources: [
+        { kind: 'secret', name: 'API_KEY' },
+        { kind: 'Secret', name: 'api_key' },
+      ],
+    });
+
+    // Act
+    const problems = problemsOf(text);
+
+    // Assess
+    expect(problems.map((problem) => problem.path)).toEqual(['$.resources[0].kind', '$.resources[1].name']);
+    expect(problems[1]?.message).toContain('differs only in case');
+  });
+
   it('accepts the docs example', () => {
     // Act
     const manifest = parseManifest(DOCS_EXAMPLE);
@@ -139,10 +158,11 @@ describe('parseManifest', () => {
     const problem = onlyProblemOf(text);
 
     // Assess
+    // The position of the comma itself, at the end of line 4.
     expect(problem.path).toBe('$');
     expect(problem.message).toContain('trailing comma');
-    expect(problem.line).toBe(5);
-    expect(problem.column).toBe(1);
+    expect(problem.line).toBe(4);
+    expect(problem.column).toBe(18);
   });
 
   it('rejects a trailing comma in the resource list', () => {
@@ -155,8 +175,8 @@ describe('parseManifest', () => {
     // Assess
     expect(problem.path).toBe('$.resources');
     expect(problem.message).toContain('trailing comma');
-    expect(problem.line).toBe(6);
-    expect(problem.column).toBe(3);
+    expect(problem.line).toBe(5);
+    expect(problem.column).toBe(36);
   });
 
   it('rejects a duplicate key at its second occurrence', () => {
