@@ -7,7 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-import type { AwsClients } from '../shared/clients.ts';
+import { onAwsClientCreated } from '../shared/clients.ts';
 
 interface InvocationState {
   callsLeft: number;
@@ -34,12 +34,12 @@ export async function runWithCrash<T>(afterCalls: number, run: () => Promise<T>)
   }
 }
 
-/** Adds the check to every shared client, so calls made inside a crashing invocation fail. */
-export function installCrashSeam(clients: AwsClients): void {
+/** Adds the check to every shared client made from now on, so calls inside a crashing invocation fail. */
+export function installCrashSeam(): void {
   type Next = (args: unknown) => Promise<unknown>;
   // The clients' stacks differ only in their input and output types, which this check ignores.
   type Stack = { add(middleware: (next: Next) => Next, options: { step: 'initialize'; name: string }): void };
-  for (const client of Object.values(clients)) {
+  onAwsClientCreated((client) => {
     (client.middlewareStack as unknown as Stack).add(
       (next) => async (args) => {
         const state = invocations.getStore();
@@ -54,5 +54,5 @@ export function installCrashSeam(clients: AwsClients): void {
       },
       { step: 'initialize', name: 'neptuneLocalCrashSeam' },
     );
-  }
+  });
 }

@@ -5,7 +5,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { awsClients } from '../shared/clients.ts';
 import { installCrashSeam } from './crash-seam.ts';
 import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, loadDefinitions, type StackDefinitions } from './definitions.ts';
 import { StackAlreadyRunningError } from './errors.ts';
@@ -97,8 +96,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stoppers.push(() => stepFunctions.stop());
 
     const sharedEnvironment = applyHandlerEnvironment(definitions, gateway.endpoint);
-    // After the environment, because the shared clients read the endpoint when they are made.
-    installCrashSeam(awsClients());
+    // Before any handler runs, so that every client a handler creates gets the seam.
+    installCrashSeam();
 
     const clients = createMotoClients(moto.endpoint, region);
     const queueUrl = await createResources(definitions, clients);

@@ -6,7 +6,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
- * One client per AWS service, created once per Lambda container. Endpoint, region and
+ * One client per AWS service, created once per Lambda container on first use. Endpoint, region and
  * credentials come from the environment (AWS_ENDPOINT_URL on the local stack), so nothing here
  * differs between AWS and local. The SDK retries throttling and 5xx with exponential backoff and
  * jitter, and timeouts too. A retried write whose first response was lost is harmless: CreateSecret
@@ -31,23 +31,58 @@ export interface AwsClients {
   stepFunctions: SFNClient;
 }
 
-let shared: AwsClients | undefined;
+/** Any of the clients above; each has a middleware stack that the local stack can extend. */
+type AnyClient = AwsClients[keyof AwsClients];
 
-export function awsClients(): AwsClients {
-  shared ??= {
-    // Path-style addressing is needed when the endpoint is a host name such as localhost.
-    s3: new S3Client({ ...common, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }),
-    secretsManager: new SecretsManagerClient(common),
-    iam: new IAMClient(common),
-    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient(common), {
-      marshallOptions: { removeUndefinedValues: true },
-    }),
-    stepFunctions: new SFNClient(common),
-  };
-  return shared;
+// One getter per service, each creating its client on first use, so that a function's bundle
+// carries only the SDK clients its code calls: every SDK client package is free of side effects,
+// and esbuild drops the ones nothing calls.
+const created: Partial<AwsClients> = {};
+let onCreate: ((client: AnyClient) => void) | undefined;
+
+function remember<Name extends keyof AwsClients>(name: Name, make: () => AwsClients[Name]): AwsClients[Name] {
+  const existing = created[name];
+  if (existing) return existing as AwsClients[Name];
+
+  const client = make();
+  created[name] = client;
+  onCreate?.(client);
+  return client;
 }
 
-/** Replaces the clients, for tests that point them at a fault-injecting endpoint. */
-export function setAwsClients(clients: AwsClients | undefined): void {
-  shared = clients;
+export function s3Client(): S3Client {
+  // Path-style addressing is needed when the endpoint is a host name such as localhost.
+  return remember('s3', () => new S3Client({ ...common, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL) }));
+}
+
+export function secretsManagerClient(): SecretsManagerClient {
+  return remember('secretsManager', () => new SecretsManagerClient(common));
+}
+
+export function iamClient(): IAMClient {
+  return remember('iam', () => new IAMClient(common));
+}
+
+export function dynamoClient(): DynamoDBDocumentClient {
+  return remember('dynamo', () =>
+    DynamoDBDocumentClient.from(new DynamoDBClient(common), { marshallOptions: { removeUndefinedValues: true } }),
+  );
+}
+
+export function stepFunctionsClient(): SFNClient {
+  return remember('stepFunctions', () => new SFNClient(common));
+}
+
+/**
+ * Replaces the clients (tests point them at a counting or fault-injecting endpoint), or with
+ * undefined forgets them so that the next use creates them again.
+ */
+export function setAwsClients(clients: Partial<AwsClients> | undefined): void {
+  for (const name of Object.keys(created) as Array<keyof AwsClients>) delete created[name];
+  Object.assign(created, clients ?? {});
+}
+
+/** Runs `hook` on every client created from now on; the local stack adds its crash seam so. */
+export function onAwsClientCreated(hook: (client: AnyClient) => void): void {
+  onCreate = hook;
 }

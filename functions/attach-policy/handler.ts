@@ -1,4 +1,4 @@
-import { awsClients } from '../../shared/clients.ts';
+import { dynamoClient, iamClient } from '../../shared/clients.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { PolicyTooLargeError, RoleNotFoundError } from '../../shared/errors.ts';
 import { createHandler } from '../../shared/handler.ts';
@@ -20,7 +20,8 @@ export const handler = createHandler(
   manifestStepSchema,
   async (input, { logger }): Promise<PolicyResult> => {
     const config = loadConfig();
-    const { iam, dynamo } = awsClients();
+    const iam = iamClient();
+    const dynamo = dynamoClient();
     const store = new StatusStore(dynamo, config.NEPTUNE_TABLE);
     // The read goes out together with the lease renewal; nothing is written before both return.
     const [, view] = await Promise.all([store.renewLease(input.projectId, input.execution), store.readProject(input.projectId)]);

@@ -1,4 +1,4 @@
-import { awsClients } from '../../shared/clients.ts';
+import { dynamoClient, s3Client, secretsManagerClient } from '../../shared/clients.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { mapWithConcurrency } from '../../shared/concurrency.ts';
 import { createHandler } from '../../shared/handler.ts';
@@ -27,7 +27,9 @@ export const handler = createHandler(
   manifestStepSchema,
   async (input, { logger }) => {
     const config = loadConfig();
-    const { s3, secretsManager, dynamo } = awsClients();
+    const s3 = s3Client();
+    const secretsManager = secretsManagerClient();
+    const dynamo = dynamoClient();
     const store = new StatusStore(dynamo, config.NEPTUNE_TABLE);
 
     // Reads go out together with the lease renewal; nothing is written before the lease is confirmed.

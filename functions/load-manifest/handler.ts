@@ -1,4 +1,4 @@
-import { awsClients } from '../../shared/clients.ts';
+import { dynamoClient, s3Client } from '../../shared/clients.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { ManifestInvalidError, ManifestNotFoundError, ManifestTooLargeError, type NeptuneError } from '../../shared/errors.ts';
 import { createHandler } from '../../shared/handler.ts';
@@ -21,7 +21,8 @@ export const handler = createHandler(
   loadStepSchema,
   async (input, { logger }) => {
     const config = loadConfig();
-    const { s3, dynamo } = awsClients();
+    const s3 = s3Client();
+    const dynamo = dynamoClient();
     const store = new StatusStore(dynamo, config.NEPTUNE_TABLE);
 
     const project = await store.acquireLease(input.projectId, input.execution);

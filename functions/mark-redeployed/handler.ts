@@ -1,4 +1,4 @@
-import { awsClients } from '../../shared/clients.ts';
+import { dynamoClient } from '../../shared/clients.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { NotProvisionedError, RedeployNotRecordedError, RequestInvalidError } from '../../shared/errors.ts';
 import { createHandler } from '../../shared/handler.ts';
@@ -43,7 +43,7 @@ export const handler = createHandler(
     }
 
     const config = loadConfig();
-    const store = new StatusStore(awsClients().dynamo, config.NEPTUNE_TABLE);
+    const store = new StatusStore(dynamoClient(), config.NEPTUNE_TABLE);
     let cleared = 0;
 
     for (let round = 1; round <= MAX_ROUNDS; round++) {

@@ -1,4 +1,4 @@
-import { awsClients } from '../../shared/clients.ts';
+import { dynamoClient } from '../../shared/clients.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { LeaseLostError } from '../../shared/errors.ts';
 import { createHandler } from '../../shared/handler.ts';
@@ -16,7 +16,7 @@ export const handler = createHandler(
   recordFailureStepSchema,
   async (input, { logger }) => {
     const config = loadConfig();
-    const store = new StatusStore(awsClients().dynamo, config.NEPTUNE_TABLE);
+    const store = new StatusStore(dynamoClient(), config.NEPTUNE_TABLE);
     try {
       await store.renewLease(input.projectId, input.execution);
     } catch (error) {

@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 
 import type { Context } from 'aws-lambda';
 
-import { awsClients } from '../../shared/clients.ts';
+import { dynamoClient, secretsManagerClient } from '../../shared/clients.ts';
 import { loadConfig } from '../../shared/config.ts';
 import {
   isTransientAwsError,
@@ -72,7 +72,8 @@ async function setValue(event: unknown, context: Context): Promise<SetValueResul
   logger.appendKeys({ projectId: project, name });
 
   const config = loadConfig();
-  const { dynamo, secretsManager } = awsClients();
+  const dynamo = dynamoClient();
+  const secretsManager = secretsManagerClient();
   const store = new StatusStore(dynamo, config.NEPTUNE_TABLE);
 
   // Lambda keeps awsRequestId across its own retries of one invocation. A caller that retries by

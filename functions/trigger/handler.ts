@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { ExecutionAlreadyExists, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 
-import { awsClients } from '../../shared/clients.ts';
+import { stepFunctionsClient } from '../../shared/clients.ts';
 import { ConfigurationError, TransientAwsError } from '../../shared/errors.ts';
 import { createHandler } from '../../shared/handler.ts';
 import { projectIdFromKey } from '../../shared/naming.ts';
@@ -79,7 +79,7 @@ export const handler = createHandler('trigger', eventSchema, async (event, { log
     };
 
     try {
-      await awsClients().stepFunctions.send(
+      await stepFunctionsClient().send(
         new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
       );
       started.push(name);

@@ -1,4 +1,4 @@
-import { awsClients } from '../../shared/clients.ts';
+import { dynamoClient } from '../../shared/clients.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createHandler } from '../../shared/handler.ts';
 import { StatusStore, type ProjectError, type SecretStatusUpdate } from '../../shared/status-store.ts';
@@ -14,7 +14,7 @@ export const handler = createHandler(
   writeStatusStepSchema,
   async (input, { logger }) => {
     const config = loadConfig();
-    const store = new StatusStore(awsClients().dynamo, config.NEPTUNE_TABLE);
+    const store = new StatusStore(dynamoClient(), config.NEPTUNE_TABLE);
     // The read goes out together with the lease renewal; nothing is written before both return.
     const [, view] = await Promise.all([store.renewLease(input.projectId, input.execution), store.readProject(input.projectId)]);
     const grantFailed = input.policy.errorCode !== undefined;
