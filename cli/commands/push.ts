@@ -19,9 +19,10 @@ const DEFAULT_FILE = 'neptune.json';
 const DEFAULT_TIMEOUT_SECONDS = 600;
 const POLL_INTERVAL_MS = 500;
 /**
- * How long the project must stay Failed, idle and on another manifest version before push
- * concludes that the workflow run for this upload failed as a whole. An older run that ends just
- * after the upload leaves the same state for the moment before the new run takes the lease.
+ * How long the project must stay idle on another manifest version (Failed, or a newer one) before
+ * push concludes that the run for this upload failed as a whole, or that a newer upload replaced
+ * it. An older run that ends just after the upload leaves such a state for the moment before the
+ * new run takes the lease.
  */
 const WORKFLOW_FAILURE_SETTLE_MS = 5_000;
 
@@ -74,7 +75,7 @@ export async function runPush(args: string[], context: CommandContext): Promise<
     outcome = uploadOutcome(view.project, before.project, version);
     progress.update(view);
     if (outcome === 'applied' || outcome === 'rejected') break;
-    if (outcome === 'workflowFailed') {
+    if (outcome === 'workflowFailed' || outcome === 'superseded') {
       failedSince ??= Date.now();
       if (Date.now() - failedSince >= WORKFLOW_FAILURE_SETTLE_MS) break;
     } else {
@@ -93,6 +94,12 @@ export async function runPush(args: string[], context: CommandContext): Promise<
   if (outcome === 'workflowFailed') {
     context.stderr.write(`${context.styles.red('error:')} provisioning of project ${project} failed before it applied ${file}:\n`);
     for (const problem of view.project?.errors ?? []) context.stderr.write(`  ${formatProjectError(problem)}\n`);
+    return ExitCode.Failed;
+  }
+  if (outcome === 'superseded') {
+    context.stderr.write(
+      `${context.styles.red('error:')} a newer upload of project ${project} (version ${view.project?.manifest_version}) was applied instead of ${file}; check it with \`neptune status --project ${project}\`\n`,
+    );
     return ExitCode.Failed;
   }
   if (outcome === 'rejected' && view.project?.last_rejection) {
@@ -150,7 +157,7 @@ function parseTimeout(value: string | undefined): number {
   return seconds;
 }
 
-export type UploadOutcome = 'applied' | 'rejected' | 'workflowFailed' | 'pending';
+export type UploadOutcome = 'applied' | 'rejected' | 'workflowFailed' | 'superseded' | 'pending';
 
 /**
  * Classifies the project's state for this upload from its record and the record read just
@@ -159,6 +166,9 @@ export type UploadOutcome = 'applied' | 'rejected' | 'workflowFailed' | 'pending
  * - rejected: the record's last rejection names the upload's version;
  * - workflowFailed: idle, written again since the upload, Failed, and on another version, which
  *   is what a run that stopped at a failed step leaves (the caller waits for it to persist);
+ * - superseded: idle, written again since the upload, and on a version that is neither this
+ *   upload's nor the one from before it: a newer upload was applied instead, because every run
+ *   applies the newest manifest (the caller waits for this to persist too);
  * - pending: anything else.
  * On a bucket without versioning an upload of unchanged content has the same ETag as before, so
  * applied then also needs the record to have been written again since the upload.
@@ -174,6 +184,9 @@ export function uploadOutcome(project: ProjectRecord | undefined, before: Projec
     if (!unchangedBefore || rewritten) return 'applied';
   }
   if (!current && rewritten && project.status === 'Failed') return 'workflowFailed';
+  const previous = before?.manifest_version;
+  const other = project.manifest_version !== undefined && (previous === undefined || !sameVersion(project.manifest_version, previous));
+  if (!current && rewritten && other) return 'superseded';
   return 'pending';
 }
 

@@ -52,4 +52,16 @@ describe('uploadOutcome', () => {
 
     expect(uploadOutcome(before, before, 'v2')).toBe('pending');
   });
+
+  it('reports a newer upload that was applied instead', () => {
+    const current = project({ manifest_version: 'v3', updated_at: 't3' });
+
+    expect(uploadOutcome(current, project({ manifest_version: 'v1', updated_at: 't1' }), 'v2')).toBe('superseded');
+  });
+
+  it('is pending while an older run leaves the earlier version', () => {
+    const current = project({ manifest_version: 'v1', updated_at: 't2', execution: 'execution-older' });
+
+    expect(uploadOutcome(current, project({ manifest_version: 'v1', updated_at: 't1' }), 'v2')).toBe('pending');
+  });
 });
