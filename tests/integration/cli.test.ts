@@ -144,7 +144,7 @@ describe('neptune push', () => {
     const result = await runCli(['push', file, '--project', uniqueProjectId('clisyntax')]);
 
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toContain(`${file}:5:1: $: invalid JSON`);
+    expect(result.stderr).toContain(`${file}:4:18: $: invalid JSON: trailing comma`);
   });
 
   it('shows a removed secret as pending deletion', async () => {
