@@ -89,13 +89,14 @@ async function waitUntilReady(child: ChildProcess, endpoint: string, outputTail:
   throw new MotoStartError(`moto_server did not respond on ${endpoint} within ${START_TIMEOUT_MS / 1000} s. Its output:\n${outputTail.join('\n')}`);
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+/** Stops a child process with SIGTERM, then SIGKILL if it has not exited after `timeoutMs`. */
+export async function stopChild(child: ChildProcess, timeoutMs = STOP_TIMEOUT_MS): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
 
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   await exited;
   clearTimeout(timer);
 }

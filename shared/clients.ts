@@ -74,8 +74,8 @@ export function stepFunctionsClient(): SFNClient {
 }
 
 /**
- * Replaces the clients (tests point them at a counting or fault-injecting endpoint), or with
- * undefined forgets them so that the next use creates them again.
+ * Replaces the clients, for tests that point them at a counting or fault-injecting endpoint.
+ * With undefined it drops them, so that the next use creates them again.
  */
 export function setAwsClients(clients: Partial<AwsClients> | undefined): void {
   for (const name of Object.keys(created) as Array<keyof AwsClients>) delete created[name];

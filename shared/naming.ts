@@ -2,9 +2,9 @@
  * Rules that turn a project id and a logical secret name into AWS names.
  *
  * The physical name is `neptune-<projectId>-<logicalName>`. Neither part may contain a hyphen,
- * so the name splits back into exactly one (projectId, logicalName) pair: no two pairs can
- * produce the same physical name, and the ARN pattern granted to one project can never match
- * a secret of another project.
+ * so the name splits back into exactly one (projectId, logicalName) pair. Therefore no two pairs
+ * can produce the same physical name, and a grant of one project never matches a secret of
+ * another project.
  */
 
 export const PHYSICAL_NAME_PREFIX = 'neptune-';
@@ -101,7 +101,7 @@ export function manifestKey(projectId: string): string {
   return `${projectId}/${MANIFEST_FILE_NAME}`;
 }
 
-/** Builds the service role's name from a template that contains `{projectId}` exactly once. */
+/** Builds the service role's name from a template that config.ts has checked contains `{projectId}` once. */
 export function roleName(template: string, projectId: string): string {
   return template.replace('{projectId}', projectId);
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
 
 import { parseEnvFile } from '../local/env-file.ts';
+import { stopChild } from '../local/moto.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -55,7 +56,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     await waitForEnvFile(child);
   } catch (error) {
-    await stopChild(child);
+    await stopChild(child, STOP_TIMEOUT_MS);
     throw error;
   }
 
@@ -63,7 +64,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('localStackEnvFile', ENV_FILE);
 
   return async () => {
-    await stopChild(child);
+    await stopChild(child, STOP_TIMEOUT_MS);
   };
 }
 
@@ -79,16 +80,6 @@ async function waitForEnvFile(child: ChildProcess): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
 }
 
 function logTail(): string {

@@ -167,8 +167,8 @@ export type UploadOutcome = 'applied' | 'rejected' | 'workflowFailed' | 'superse
  * - workflowFailed: idle, written again since the upload, Failed, and on another version, which
  *   is what a run that stopped at a failed step leaves (the caller waits for it to persist);
  * - superseded: idle, written again since the upload, and on a version that is neither this
- *   upload's nor the one from before it: a newer upload was applied instead, because every run
- *   applies the newest manifest (the caller waits for this to persist too);
+ *   upload's nor the one from before it. Every run applies the newest manifest, so a newer
+ *   upload was applied instead. The caller waits for this to persist too;
  * - pending: anything else.
  * On a bucket without versioning an upload of unchanged content has the same ETag as before, so
  * applied then also needs the record to have been written again since the upload.

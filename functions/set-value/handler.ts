@@ -134,7 +134,7 @@ async function setValue(event: unknown, context: Context): Promise<SetValueResul
 /**
  * Takes the secret's value lock. While another request has it, waits with jittered backoff,
  * for at most LOCK_WAIT_MS, so that two racing requests both succeed, one after the other. Any
- * other reason the lock cannot be taken is reported as an error that tells the caller what to do.
+ * other reason the lock cannot be taken is reported as an error that names the next step.
  */
 async function lockSecret(store: StatusStore, project: string, name: string, owner: string, context: Context): Promise<SecretRecord> {
   const deadline = Date.now() + LOCK_WAIT_MS;

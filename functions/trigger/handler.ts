@@ -11,8 +11,8 @@ import type { ExecutionInput } from '../../shared/workflow.ts';
 
 /**
  * Starts one provisioning execution per uploaded manifest. S3 delivers events at least once, so
- * the execution name is derived from the upload itself: a second delivery of the same event gets
- * the same name and Step Functions refuses to start it again, while a new upload gets a new name.
+ * the execution name is derived from the upload itself. A second delivery of the same event gets
+ * the same name, and Step Functions does not start it again. A new upload gets a new name.
  */
 
 const recordSchema = z.object({

@@ -5,9 +5,10 @@ import { StatusStore, type ProjectError, type SecretStatusUpdate } from '../../s
 import { writeStatusStepSchema } from '../../shared/workflow.ts';
 
 /**
- * The last step: a secret whose creation and grant both succeeded becomes Available; if the grant
- * failed, the secrets waiting for it become Failed with the grant's error. Then the project record
- * takes the applied manifest version and overall status, and the lease is released.
+ * Records the run's outcome, as the workflow's last step. A secret whose creation and grant both
+ * succeeded becomes Available. If the grant failed, the secrets waiting for it become Failed with
+ * the grant's error. Then the project record takes the applied manifest version and overall
+ * status, and the lease is released.
  */
 export const handler = createHandler(
   'write-status',

@@ -1,8 +1,8 @@
 /**
- * A strict JSON parser (RFC 8259) that also reports what JSON.parse cannot: the line and column
- * of a syntax error, keys that appear twice in one object, and where each value starts so that
- * schema errors can point at a line. Duplicate keys are an error because JSON.parse silently
- * keeps the last one, which would hide a mistake in the manifest.
+ * A strict JSON parser (RFC 8259) that also reports what JSON.parse cannot. It gives the line and
+ * column of a syntax error, rejects keys that appear twice in one object, and records where each
+ * value starts, so that schema errors can point at a line. Duplicate keys are an error because
+ * JSON.parse silently keeps the last one, which would hide a mistake in the manifest.
  */
 
 export interface Position {

@@ -4,26 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 import { manifestKey, physicalName } from '../../shared/naming.ts';
-import { manifestOf, uniqueProjectId } from '../support/stack.ts';
-
-/**
- * Clients built from the variables the global setup provides to this run, not from the env
- * file on disk, which a concurrent test run elsewhere in the repository may rewrite.
- */
-function stackClients() {
-  const env = inject('localStack');
-  const config = {
-    endpoint: env.AWS_ENDPOINT_URL,
-    region: env.AWS_REGION,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'test', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'test' },
-  };
-  return { s3: new S3Client({ ...config, forcePathStyle: true }), secretsManager: new SecretsManagerClient(config) };
-}
+import { manifestOf, stackClients, uniqueProjectId } from '../support/stack.ts';
 
 /**
  * Runs the real `neptune` bin as a child process against the test stack, with piped (non-TTY)

@@ -171,7 +171,7 @@ describe('projects in parallel', () => {
     const stalled = uniqueProjectId('stall');
     const other = uniqueProjectId('other');
     // Two status writes of the stalled project get no response, so its run waits out two SDK
-    // request timeouts; moto cannot produce a call that never returns.
+    // request timeouts. The gateway injects them because moto always responds.
     await setFaults([{ service: 'dynamodb', operation: 'UpdateItem', rate: 1, fault: 'timeout', target: stalled, count: 2 }]);
     const stalledVersion = await uploadManifest(stalled, manifestOf(['SLOW']));
 
@@ -251,7 +251,7 @@ async function newestVersion(projectId: string): Promise<string> {
   return head.VersionId as string;
 }
 
-/** Waits until no execution holds the project. */
+/** Waits until no execution has the project's lease. */
 async function settle(projectId: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   await new Promise((resolve) => setTimeout(resolve, 300));

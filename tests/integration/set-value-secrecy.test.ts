@@ -18,8 +18,8 @@ import { testLambdaContext } from '../support/lambda-context.ts';
  * response are captured and searched for the canary, and so are the whole status table and the
  * workflow's execution histories.
  *
- * The handler runs in this process, so that its output can be captured; its AWS clients talk
- * to the local stack like the deployed function's clients talk to AWS.
+ * The handler runs in this process, so that its output can be captured. Its AWS clients call
+ * the local stack as the deployed function's clients call AWS.
  */
 
 const canary = `canary-${randomUUID()}`;
@@ -112,8 +112,8 @@ describe('set-value secrecy', () => {
 
   beforeAll(async () => {
     Object.assign(process.env, stackEnv());
-    // The most verbose logging Powertools offers, including its switch for logging the event;
-    // the handler reads both when its module loads, so it is imported only now.
+    // Powertools' most detailed log level and its switch for logging the event. The handler
+    // reads both when its module loads, so it is imported only now.
     process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
     process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
     ({ handler } = await import('../../functions/set-value/handler.ts'));

@@ -63,7 +63,7 @@ export async function uploadManifest(projectId: string, body: string | Uint8Arra
 }
 
 /**
- * Waits until the project has applied or rejected the given upload and no execution holds it,
+ * Waits until the project has applied or rejected the given upload and no execution has its lease,
  * then returns its status.
  */
 export async function waitForUpload(projectId: string, version: string, timeoutMs = 90_000): Promise<ProjectStatusView> {
@@ -87,7 +87,7 @@ export async function uploadAndWait(projectId: string, body: string | Uint8Array
   return waitForUpload(projectId, await uploadManifest(projectId, body));
 }
 
-/** The role's inline policy document, or undefined when the role or the policy does not exist. */
+/** Reads the role's inline policy document; undefined when the role or the policy does not exist. */
 export async function readRolePolicy(roleName: string): Promise<Record<string, unknown> | undefined> {
   try {
     const response = await stackClients().iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: 'neptune-secrets' }));
